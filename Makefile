@@ -1,0 +1,40 @@
+# Quick start: `make demo` (train, export, run in onnxruntime) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.specc-installed
+
+.PHONY: demo test test-fast test-slow bench lint install clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# torch==2.13.0 first: the CPU wheel on this machine; a bare `torch` can pull a multi-GB CUDA build.
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e plugins/specc-attention || true
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/specc train specs/dcn.yaml --set train.epochs=3 --out runs/demo --quiet
+	$(VENV)/bin/specc export runs/demo -o runs/demo/model.onnx
+	$(VENV)/bin/specc run runs/demo/model.onnx --input examples/data/digit7.npy
+
+test: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check specc tests benchmarks
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info

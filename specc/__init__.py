@@ -1,0 +1,53 @@
+"""specc: a declarative model-spec compiler for deep learning.
+
+Public API (mirrors the CLI)::
+
+    spec = specc.load("specs/dcn.yaml", overrides=["params.num_classes=5"])
+    model = specc.build(spec)            # torch.nn.Module (torch.fx GraphModule)
+    print(specc.summary(spec))
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import SpecError
+from .registry import (
+    register_backend,
+    register_dataset,
+    register_layer,
+    register_trainer,
+)
+
+if TYPE_CHECKING:
+    from .spec.spec import Spec
+
+_LAZY = {
+    "load": ("specc.spec.spec", "load"),
+    "Spec": ("specc.spec.spec", "Spec"),
+    "build": ("specc.api", "build"),
+    "summary": ("specc.api", "summary"),
+    "save_weights": ("specc.api", "save_weights"),
+    "train": ("specc.train", ""),  # the package is callable: specc.train(spec, ...)
+    "evaluate": ("specc.train.api", "evaluate"),
+    "predict": ("specc.train.api", "predict"),
+    "export": ("specc.backends.onnx.export", "export"),
+    "InferenceSession": ("specc.backends.onnx.runtime", "InferenceSession"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Heavy parts (torch, onnxruntime) load on first use, so validation stays fast."""
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        mod = importlib.import_module(module)
+        return getattr(mod, attr) if attr else mod
+    raise AttributeError(f"module 'specc' has no attribute {name!r}")
+
+
+__all__ = ["SpecError", "__version__", "register_backend", "register_dataset", "register_layer",
+           "register_trainer", *_LAZY]

@@ -1,0 +1,85 @@
+"""Python API mirroring the CLI: load, build, summary, save_weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import SpecError
+from .spec.spec import Spec, load
+
+if TYPE_CHECKING:
+    import torch
+
+
+def _spec(spec: Spec | str | Path | dict[str, Any]) -> Spec:
+    return spec if isinstance(spec, Spec) else load(spec)
+
+
+def build(spec: Spec | str | Path | dict[str, Any], network: str | None = None, *,
+          seed: int | None = 0, logits: bool = False, device: str | None = None,
+          dtype: str | None = None) -> torch.nn.Module:
+    """Compile a spec (or one of its networks) into a ``torch.nn.Module``."""
+    from .backends.torch import build_module
+
+    s = _spec(spec)
+    return build_module(s.network(network), seed=seed, logits=logits, device=device, dtype=dtype)
+
+
+def build_all(spec: Spec | str | Path | dict[str, Any], *, seed: int | None = 0,
+              device: str | None = None) -> dict[str, torch.nn.Module]:
+    """Every network of a spec, each seeded differently but deterministically."""
+    from .backends.torch import build_module
+
+    s = _spec(spec)
+    return {name: build_module(g, seed=None if seed is None else seed + i, device=device)
+            for i, (name, g) in enumerate(s.networks.items())}
+
+
+def save_weights(module: torch.nn.Module, path: str | Path) -> Path:
+    """Write a module's state dict as safetensors, atomically."""
+    import os
+    import tempfile
+
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(state, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def load_weights(module: torch.nn.Module, path: str | Path, strict: bool = True) -> Any:
+    """Load safetensors weights into a module (never unpickles)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    p = Path(path)
+    if not p.is_file():
+        raise SpecError(f"weights file '{p}' does not exist")
+    try:
+        state = load_file(str(p))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise SpecError(f"'{p}' is not a readable safetensors file: {exc}") from None
+    try:
+        return module.load_state_dict(state, strict=strict)
+    except RuntimeError as exc:
+        raise SpecError(f"weights in '{p}' do not fit the model: {str(exc).splitlines()[0]}",
+                        hint="were they saved from this spec?") from None
+
+
+def summary(spec: Spec | str | Path | dict[str, Any]) -> str:
+    """A Keras-style summary table as plain text."""
+    from .summary import summary_text
+
+    return summary_text(_spec(spec))

@@ -1,0 +1,234 @@
+"""Core commands: validate, build, list, show, schema, layers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import SpecError
+from .app import EXIT_USER, echo, handle_errors, load_plugins, main, plugin_option, report_error, \
+    set_option
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@set_option
+@plugin_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable errors on stdout.")
+@handle_errors
+def validate(specs: tuple[str, ...], overrides: tuple[str, ...], plugins: tuple[str, ...],
+             as_json: bool) -> None:
+    """Check specs: syntax, fields, graph and every tensor shape (torch is not imported)."""
+    from ..spec.spec import load
+
+    load_plugins(plugins)
+    results = []
+    failed = False
+    for path in specs:
+        try:
+            spec = load(path, overrides)
+        except SpecError as err:
+            failed = True
+            if as_json:
+                results.append({"spec": path, "ok": False, "errors": err.as_json()})
+            else:
+                report_error(err)
+            continue
+        t, f = spec.param_counts
+        if as_json:
+            results.append({"spec": path, "ok": True, "name": spec.name,
+                            "networks": list(spec.networks), "params": t + f})
+        else:
+            nets = ", ".join(spec.networks)
+            echo(f"[green]ok[/] {path}: {spec.name} ({nets}; {t + f:,} parameters)")
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+    if failed:
+        sys.exit(EXIT_USER)
+
+
+@main.command()
+@click.argument("spec")
+@set_option
+@plugin_option
+@click.option("--network", help="Only this network of a multi-network spec.")
+@click.option("--out", "out", type=click.Path(dir_okay=False),
+              help="Write the initial weights as safetensors.")
+@click.option("--seed", default=0, show_default=True, help="Initialisation seed.")
+@handle_errors
+def build(spec: str, overrides: tuple[str, ...], plugins: tuple[str, ...], network: str | None,
+          out: str | None, seed: int) -> None:
+    """Compile a spec and print a Keras-style summary; optionally save initial weights."""
+    from ..spec.spec import load
+    from ..summary import summary_text
+
+    load_plugins(plugins)
+    s = load(spec, overrides)
+    if network is not None:
+        s.network(network)
+        s.networks = {network: s.networks[network]}
+    echo(summary_text(s), markup=False)
+    if out:
+        from ..api import build as build_module
+        from ..api import save_weights
+        from ..backends.torch import count_torch_params
+
+        for i, (name, graph) in enumerate(s.networks.items()):
+            module = build_module(s, name, seed=seed + i)
+            got = count_torch_params(module)
+            if got != graph.param_counts:  # shape inference and torch must agree
+                raise RuntimeError(f"parameter count mismatch for {name}: inferred "
+                                   f"{graph.param_counts}, torch {got}")
+            target = Path(out) if len(s.networks) == 1 else \
+                Path(out).with_name(f"{Path(out).stem}.{name}{Path(out).suffix}")
+            save_weights(module, target)
+            echo(f"wrote {target}")
+
+
+@main.command(name="list")
+@click.argument("pattern", required=False)
+@handle_errors
+def list_specs(pattern: str | None) -> None:
+    """List built-in specs (optionally matching a glob such as 'res*')."""
+    from rich.table import Table
+
+    from ..spec.builtin import builtin_names, builtin_path
+    from ..spec.loader import read_source
+
+    table = Table("name", "family", "bar", box=None)
+    names = builtin_names(pattern)
+    for name in names:
+        data = read_source(builtin_path(name)).data  # type: ignore[arg-type]
+        table.add_row(name, str(data.get("family", "")), str(data.get("bar", "")))
+    if not names:
+        raise SpecError("no built-in spec matches", received=pattern)
+    from .app import _console
+
+    _console().print(table)
+
+
+@main.command()
+@click.argument("name")
+@handle_errors
+def show(name: str) -> None:
+    """Print a built-in spec's YAML."""
+    from ..errors import did_you_mean
+    from ..spec.builtin import builtin_names, builtin_path
+
+    path = builtin_path(name)
+    if path is None:
+        raise SpecError(f"no built-in spec '{name}'",
+                        hint=did_you_mean(name, builtin_names()) or "see 'specc list'")
+    click.echo(path.read_text(), nl=False)
+
+
+@main.command()
+@plugin_option
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write to a file.")
+@handle_errors
+def schema(plugins: tuple[str, ...], out: str | None) -> None:
+    """JSON Schema of the spec language (plugins included) for editors."""
+    from ..schema import json_schema
+
+    load_plugins(plugins)
+    text = json.dumps(json_schema(), indent=1)
+    if out:
+        Path(out).write_text(text)
+        echo(f"wrote {out}")
+    else:
+        click.echo(text)
+
+
+@main.command()
+@click.argument("args", nargs=-1, metavar="[PATTERN] | describe NAME")
+@plugin_option
+@handle_errors
+def layers(args: tuple[str, ...], plugins: tuple[str, ...]) -> None:
+    """List layer kinds, or describe one: parameters, shapes and an example."""
+    load_plugins(plugins)
+    if args and args[0] == "describe":
+        if len(args) != 2:
+            raise SpecError("usage: specc layers describe NAME")
+        _describe(args[1])
+        return
+    if len(args) > 1:
+        raise SpecError("usage: specc layers [PATTERN] | specc layers describe NAME")
+    _list_layers(args[0] if args else None)
+
+
+def _list_layers(pattern: str | None) -> None:
+    import fnmatch
+
+    from rich.table import Table
+
+    from ..registry import current
+
+    reg = current().layers
+    table = Table("kind", "aliases", "from", "summary", box=None)
+    shown = 0
+    for name, kind in reg.items():
+        if pattern and not fnmatch.fnmatch(name, pattern):
+            continue
+        shown += 1
+        table.add_row(name, ", ".join(reg.aliases_of(name)), reg.provider(name) or "",
+                      kind.summary())
+    if not shown:
+        raise SpecError("no layer kind matches", received=pattern)
+    from .app import _console
+
+    _console().print(table)
+
+
+def _describe(name: str) -> None:
+    from ..registry import current
+
+    reg = current().layers
+    kind = reg.get(name)
+    canon = reg.canonical(name)
+    lines = [f"[bold]{canon}[/]  ({kind.__module__}.{kind.__qualname__})"]
+    aliases = reg.aliases_of(canon)
+    if aliases:
+        lines.append(f"aliases: {', '.join(aliases)}")
+    hi = "any" if kind.max_inputs is None else kind.max_inputs
+    lines.append(f"inputs: {kind.min_inputs}" + ("" if hi == kind.min_inputs else f"..{hi}"))
+    lines.append("")
+    lines.append("parameters:")
+    for fname, f in kind.Params.model_fields.items():
+        ann = _type_text(f.annotation)
+        default = "required" if f.is_required() else f"default {f.get_default()!r}"
+        cons = ", ".join(str(m) for m in f.metadata)
+        lines.append(f"  {fname}: {ann} ({default}{'; ' + cons if cons else ''})")
+        if f.description:
+            lines.append(f"      {f.description}")
+    if not kind.Params.model_fields:
+        lines.append("  (none)")
+    lines.append("")
+    doc = (kind.__doc__ or "").strip()
+    if doc:
+        import inspect
+
+        lines.append(inspect.cleandoc(kind.__doc__))
+    if kind.export_note:
+        lines.append(f"\nONNX: {kind.export_note}")
+    echo("\n".join(lines[:1]))
+    echo("\n".join(lines[1:]), markup=False)
+
+
+def _type_text(annotation: object) -> str:
+    """``int | tuple[int, int]``, ``one of relu, tanh`` ... for describe output."""
+    import typing
+
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(map(str, args))
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        parts = [_type_text(a) for a in args if a is not type(None)]
+        text = " | ".join(parts)
+        return text + " | null" if type(None) in args else text
+    if origin is not None:
+        return f"{getattr(origin, '__name__', origin)}[{', '.join(_type_text(a) for a in args)}]"
+    return getattr(annotation, "__name__", str(annotation))

@@ -1,0 +1,175 @@
+"""The layer-kind contract every built-in and plugin layer follows.
+
+A kind is a class with:
+
+- ``name``: the spec keyword (snake_case, unique) and optional ``aliases`` (Keras names);
+- ``Params``: a pydantic model (subclass :class:`Params`, so unknown fields are rejected);
+- ``infer(params, inputs) -> TensorType``: the pure shape rule, raising :class:`SpecError`
+  (via :func:`shape_error`) for incompatible inputs; no torch here;
+- ``count_params(params, inputs) -> (trainable, non_trainable)``: must equal what torch
+  reports for the built module (parameters; buffers other than counters as non-trainable);
+- ``build(params, inputs) -> torch.nn.Module``: imports torch inside the method, so loading
+  the registry for validation never imports torch. The module's ``forward`` takes one tensor
+  per input and returns one tensor. It must honour ``self.training`` for its inference form
+  (dropout off, noise off, sampling -> mean). A module that contributes an auxiliary loss
+  (sparsity, KL) sets ``self.aux_loss`` to a scalar tensor in each training forward.
+
+Optional: ``min_inputs``/``max_inputs``, ``regimes`` (trainer regimes it supports, None = all),
+``export_note`` (why it cannot export to ONNX, or None), ``feature_axis`` for fused activations.
+Fused ``activation:`` is applied by the backend when ``Params`` has an ``activation`` field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ..errors import SpecError
+from ..types import TensorType, fmt_shape
+
+if TYPE_CHECKING:
+    import torch
+
+ActivationName = Literal[
+    "linear", "relu", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "hard_sigmoid", "tanh",
+    "softmax", "log_softmax", "softplus", "softsign", "swish", "silu", "step", "relu6",
+]
+ACTIVATIONS: tuple[str, ...] = ActivationName.__args__  # type: ignore[attr-defined]
+
+Initializer = Literal[
+    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal", "orthogonal",
+    "identity", "zeros", "ones", "uniform", "normal", "torch_default",
+]
+
+
+class Params(BaseModel):
+    """Base of every kind's parameters: unknown fields are errors, values are checked strictly."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class NoParams(Params):
+    """Parameters of a kind that takes none."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """A case the shared layer harness runs for a kind (see ``specc.testing``).
+
+    ``layer`` is one sequential ``layers:`` item in YAML flow style, e.g.
+    ``"conv2d: {filters: 4, kernel: 3}"``; ``inputs`` the per-sample input shapes (None =
+    dynamic axis); ``output`` the expected per-sample output shape.
+    """
+
+    layer: str
+    inputs: tuple[tuple[int | None, ...], ...]
+    output: tuple[int | None, ...] | None = None
+    dtype: str = "float32"
+
+
+class LayerKind:
+    """Base class of layer kinds. Subclasses set ``name`` and ``Params`` and implement ``infer``
+    and ``build`` (and ``count_params`` when the kind has weights)."""
+
+    name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    Params: ClassVar[type[Params]] = NoParams
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = 1
+    category: ClassVar[str] = "core"
+    regimes: ClassVar[tuple[str, ...] | None] = None
+    export_note: ClassVar[str | None] = None
+    #: Per-sample axis a fused softmax acts on (-1 vectors/sequences; 0 channels-first maps).
+    feature_axis: ClassVar[int | None] = None
+    #: False when the kind's own ``activation`` field is internal (e.g. a recurrent cell's).
+    fuses_activation: ClassVar[bool] = True
+    #: Cases for the shared harness: shape rule vs torch, parameter count, ONNX parity.
+    examples: ClassVar[tuple[Example, ...]] = ()
+
+    @classmethod
+    def infer(cls, p: Any, inputs: list[TensorType]) -> TensorType:
+        raise NotImplementedError(f"layer kind '{cls.name}' has no shape rule")
+
+    @classmethod
+    def count_params(cls, p: Any, inputs: list[TensorType]) -> tuple[int, int]:
+        return (0, 0)
+
+    @classmethod
+    def build(cls, p: Any, inputs: list[TensorType]) -> torch.nn.Module:
+        raise NotImplementedError(f"layer kind '{cls.name}' has no torch builder")
+
+    @classmethod
+    def summary(cls) -> str:
+        """First line of the docstring."""
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+
+# -- helpers for shape rules --------------------------------------------------------------------
+
+
+def shape_error(message: str, received: Any = None, hint: str | None = None) -> SpecError:
+    """A shape-rule error; the graph stage adds the node path and kind."""
+    if received is None:
+        return SpecError(message, hint=hint)
+    return SpecError(message, received=_Raw(received), hint=hint)
+
+
+class _Raw:
+    """Shows a received value without quotes (e.g. a shape)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        v = self.value
+        if isinstance(v, TensorType):
+            return f"shape {fmt_shape(v.shape)}" + ("" if v.dtype == "float32" else f" {v.dtype}")
+        return str(v)
+
+
+def expect_rank(t: TensorType, ranks: int | tuple[int, ...], what: str) -> None:
+    """Raise unless ``t`` has one of ``ranks`` per-sample axes; ``what`` names the layout."""
+    ranks = (ranks,) if isinstance(ranks, int) else ranks
+    if t.rank not in ranks:
+        raise shape_error(f"expects input of rank {' or '.join(map(str, ranks))} {what} per sample", t)
+
+
+def expect_float(t: TensorType) -> None:
+    if not t.dtype.startswith(("float", "bfloat")):
+        raise shape_error("expects a floating-point input", t.dtype,
+                          hint="integer token ids go through an 'embedding' layer first")
+
+
+def expect_known(t: TensorType, axis: int, what: str) -> int:
+    """The size of ``axis``; a dynamic axis here is an error naming ``what``."""
+    size = t.shape[axis]
+    if size is None:
+        raise shape_error(f"needs a known {what} size", t)
+    return size
+
+
+def as_pair(value: int | tuple[int, int] | list[int]) -> tuple[int, int]:
+    if isinstance(value, int):
+        return (value, value)
+    return (int(value[0]), int(value[1]))
+
+
+def conv_out(size: int | None, kernel: int, stride: int, padding: str | int, dilation: int = 1) -> int | None:
+    """Output length of a convolution/pooling along one axis (Keras 'valid'/'same' or explicit)."""
+    if size is None:
+        return None
+    eff = dilation * (kernel - 1) + 1
+    if padding == "same":
+        return -(-size // stride)
+    pad = 0 if padding == "valid" else int(padding) * 2
+    return (size + pad - eff) // stride + 1
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """(before, after) padding that gives Keras/TensorFlow 'same' output for one axis."""
+    eff = dilation * (kernel - 1) + 1
+    out = -(-size // stride)
+    total = max((out - 1) * stride + eff - size, 0)
+    return (total // 2, total - total // 2)

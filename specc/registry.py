@@ -1,0 +1,285 @@
+"""Registries for layer kinds, trainers, datasets and backends, filled from entry points.
+
+Built-in kinds register through the same entry-point groups third parties use
+(``specc.layers``, ``specc.trainers``, ``specc.datasets``, ``specc.backends``). Discovery is lazy
+(first lookup) and isolated: a plugin that fails to import, or that registers a name already
+taken, is recorded as broken with the reason and never breaks the others. Tests get a fresh
+registry with :func:`isolated`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+from .errors import SpecError, did_you_mean
+
+GROUPS = {
+    "layers": "specc.layers",
+    "trainers": "specc.trainers",
+    "datasets": "specc.datasets",
+    "backends": "specc.backends",
+}
+_SINGULAR = {"layers": "layer", "trainers": "trainer", "datasets": "dataset", "backends": "backend"}
+
+
+class RegistryError(Exception):
+    """A registration conflict (duplicate name). Reported per plugin, never fatal to others."""
+
+
+@dataclass
+class PluginInfo:
+    """One distribution (or module) that provided entries, and whether it loaded."""
+
+    name: str
+    version: str | None
+    provides: dict[str, list[str]] = field(default_factory=dict)  # group -> names
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class Registry:
+    """Named entries of one kind (e.g. layer kinds), with aliases and their origins."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind  # "layers", "trainers", ...
+        self._entries: dict[str, Any] = {}
+        self._origin: dict[str, str] = {}
+        self._aliases: dict[str, str] = {}
+        self._provider: dict[str, str] = {}  # name -> distribution that provides it
+        self._broken_names: dict[str, str] = {}  # entry-point name -> plugin that failed
+
+    def register(self, obj: Any, name: str | None = None, *, origin: str | None = None,
+                 provider: str | None = None) -> Any:
+        """Register ``obj`` under ``name`` (default ``obj.name``) and its ``aliases``."""
+        name = name or getattr(obj, "name", None)
+        if not name or not isinstance(name, str):
+            raise RegistryError(f"{self.kind} entry {obj!r} has no 'name'")
+        origin = origin or getattr(obj, "__module__", "?")
+        existing = self._entries.get(name)
+        if existing is not None and existing is not obj:
+            raise RegistryError(
+                f"duplicate {_SINGULAR[self.kind]} name '{name}': registered by "
+                f"{self._origin[name]} and again by {origin}"
+            )
+        aliases = tuple(getattr(obj, "aliases", ()) or ())
+        for alias in aliases:
+            owner = self._aliases.get(alias) or (alias if alias in self._entries else None)
+            if owner is not None and owner != name:
+                raise RegistryError(
+                    f"duplicate {_SINGULAR[self.kind]} alias '{alias}': used by '{owner}' "
+                    f"({self._origin[owner]}) and by '{name}' ({origin})"
+                )
+        self._entries[name] = obj
+        self._origin[name] = origin
+        if provider:
+            self._provider[name] = provider
+        for alias in aliases:
+            self._aliases[alias] = name
+        return obj
+
+    def canonical(self, name: str) -> str | None:
+        """The registered name for ``name`` or one of its aliases (case-sensitive), else None."""
+        if name in self._entries:
+            return name
+        return self._aliases.get(name)
+
+    def get(self, name: str) -> Any:
+        """The entry named ``name``; an unknown name is a SpecError with suggestions."""
+        canon = self.canonical(name)
+        if canon is not None:
+            return self._entries[canon]
+        raise self.unknown(name)
+
+    def unknown(self, name: str) -> SpecError:
+        what = _SINGULAR[self.kind]
+        if name in self._broken_names:
+            plugin = self._broken_names[name]
+            return SpecError(
+                f"{what} '{name}' comes from plugin '{plugin}', which failed to load",
+                hint="run 'specc plugins' to see why",
+            )
+        hint = did_you_mean(name, self._entries) or did_you_mean(name, self._aliases)
+        if hint is None:
+            hint = f"is the plugin that provides it installed? see 'specc plugins' and 'specc {self.kind}'"
+        return SpecError(f"unknown {what} '{name}'", hint=hint)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def aliases_of(self, name: str) -> list[str]:
+        return sorted(a for a, n in self._aliases.items() if n == name)
+
+    def origin(self, name: str) -> str:
+        return self._origin[name]
+
+    def provider(self, name: str) -> str | None:
+        return self._provider.get(name)
+
+    def items(self) -> list[tuple[str, Any]]:
+        return sorted(self._entries.items())
+
+    def __contains__(self, name: str) -> bool:
+        return self.canonical(name) is not None
+
+
+class Registries:
+    """The four registries plus the plugin table; discovery happens on first use."""
+
+    def __init__(self, discover: bool = True) -> None:
+        self._regs = {kind: Registry(kind) for kind in GROUPS}
+        self.plugins: dict[str, PluginInfo] = {}
+        self._discovered = not discover
+
+    def __getitem__(self, kind: str) -> Registry:
+        self.ensure_discovered()
+        return self._regs[kind]
+
+    @property
+    def layers(self) -> Registry:
+        return self["layers"]
+
+    @property
+    def trainers(self) -> Registry:
+        return self["trainers"]
+
+    @property
+    def datasets(self) -> Registry:
+        return self["datasets"]
+
+    @property
+    def backends(self) -> Registry:
+        return self["backends"]
+
+    # -- discovery ------------------------------------------------------------------------
+    def ensure_discovered(self) -> None:
+        if self._discovered:
+            return
+        self._discovered = True
+        for kind, group in GROUPS.items():
+            for ep in metadata.entry_points(group=group):
+                dist = ep.dist.name if ep.dist is not None else ep.module
+                version = ep.dist.version if ep.dist is not None else None
+                self._load_entry(kind, ep.name, ep.load, dist, version, ep.value)
+        for module in _env_plugins():
+            self.load_module(module)
+
+    def _plugin(self, name: str, version: str | None) -> PluginInfo:
+        info = self.plugins.get(name)
+        if info is None:
+            info = self.plugins[name] = PluginInfo(name, version)
+        return info
+
+    def _load_entry(self, kind: str, name: str, loader: Any, dist: str, version: str | None,
+                    value: str) -> None:
+        info = self._plugin(dist, version)
+        reg = self._regs[kind]
+        try:
+            obj = loader()
+            reg.register(obj, getattr(obj, "name", None) or name, origin=value.split(":")[0],
+                         provider=dist)
+        except RegistryError as exc:
+            info.errors.append(str(exc))
+            return
+        except Exception as exc:  # a broken plugin must not break the others
+            reg._broken_names[name] = dist
+            info.errors.append(f"{_SINGULAR[kind]} '{name}' ({value}) failed to import: "
+                               f"{type(exc).__name__}: {exc}")
+            return
+        info.provides.setdefault(kind, []).append(getattr(obj, "name", name))
+
+    def load_module(self, module: str) -> None:
+        """Import a user-named plugin module (``--plugin`` / ``SPECC_PLUGINS``).
+
+        The module registers its entries with :func:`register_layer` and friends while this
+        registry is current.
+        """
+        with _using(self):
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if exc.name and module.startswith(exc.name):
+                    raise SpecError(f"plugin module '{module}' was not found", received=module,
+                                    hint="--plugin and SPECC_PLUGINS take an importable module name") from None
+                raise SpecError(f"plugin module '{module}' failed to import: {exc}") from None
+            except RegistryError as exc:
+                raise SpecError(f"plugin module '{module}': {exc}") from None
+
+
+def _env_plugins() -> list[str]:
+    return [m.strip() for m in os.environ.get("SPECC_PLUGINS", "").split(",") if m.strip()]
+
+
+_current: Registries | None = None
+
+
+def current() -> Registries:
+    """The registries in force (created and discovered on first use)."""
+    global _current
+    if _current is None:
+        _current = Registries()
+    return _current
+
+
+@contextlib.contextmanager
+def _using(regs: Registries) -> Iterator[Registries]:
+    global _current
+    previous, _current = _current, regs
+    try:
+        yield regs
+    finally:
+        _current = previous
+
+
+@contextlib.contextmanager
+def isolated(discover: bool = False) -> Iterator[Registries]:
+    """A fresh registry for the duration of a ``with`` block (tests, sandboxes).
+
+    With ``discover=False`` it starts empty; register what the test needs.
+    """
+    with _using(Registries(discover=discover)) as regs:
+        yield regs
+
+
+def _register(kind: str, obj: Any = None, *, name: str | None = None) -> Any:
+    def deco(o: Any) -> Any:
+        regs = current()
+        regs.ensure_discovered()
+        info = regs._plugin(getattr(o, "__module__", "?"), None)
+        regs._regs[kind].register(o, name)
+        info.provides.setdefault(kind, []).append(name or o.name)
+        return o
+
+    return deco(obj) if obj is not None else deco
+
+
+def register_layer(obj: Any = None, *, name: str | None = None) -> Any:
+    """Register a layer kind class in the current registry (decorator)."""
+    return _register("layers", obj, name=name)
+
+
+def register_trainer(obj: Any = None, *, name: str | None = None) -> Any:
+    """Register a trainer regime in the current registry (decorator)."""
+    return _register("trainers", obj, name=name)
+
+
+def register_dataset(obj: Any = None, *, name: str | None = None) -> Any:
+    """Register a dataset source in the current registry (decorator)."""
+    return _register("datasets", obj, name=name)
+
+
+def register_backend(obj: Any = None, *, name: str | None = None) -> Any:
+    """Register a backend in the current registry (decorator)."""
+    return _register("backends", obj, name=name)
+
+
+def layers() -> Registry:
+    return current().layers

@@ -1,0 +1,51 @@
+"""Checks a spec's ``requires: [dist>=version, ...]`` against installed distributions."""
+
+from __future__ import annotations
+
+import re
+from importlib import metadata
+
+from ..errors import SpecError
+
+_REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:(>=|==|<=|>|<|~=|!=)\s*([\w.]+))?\s*$")
+
+
+def _version_tuple(v: str) -> tuple[int, ...]:
+    parts = []
+    for p in re.split(r"[.+-]", v):
+        m = re.match(r"\d+", p)
+        parts.append(int(m.group()) if m else 0)
+    while parts and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)
+
+
+def _satisfies(installed: str, op: str, wanted: str) -> bool:
+    a, b = _version_tuple(installed), _version_tuple(wanted)
+    return {
+        ">=": a >= b, "==": a == b, "<=": a <= b, ">": a > b, "<": a < b, "!=": a != b,
+        "~=": a >= b and a[: max(len(b) - 1, 1)] == b[: max(len(b) - 1, 1)],
+    }[op]
+
+
+def check_requirements(requires: list[str]) -> None:
+    errors = []
+    for i, req in enumerate(requires):
+        path = ("requires", i)
+        m = _REQ.match(req)
+        if not m:
+            errors.append(SpecError("a requirement is NAME or NAME>=VERSION", path=path,
+                                    received=req))
+            continue
+        name, op, wanted = m.groups()
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            errors.append(SpecError(f"this spec needs plugin '{name}', which is not installed",
+                                    path=path, hint=f"pip install {req!s}"))
+            continue
+        if op and not _satisfies(installed, op, wanted):
+            errors.append(SpecError(f"this spec needs {name}{op}{wanted} but {installed} is "
+                                    "installed", path=path, hint=f"pip install -U '{req}'"))
+    if errors:
+        raise SpecError.collect(errors)

@@ -1,0 +1,243 @@
+"""The top level of a spec file and the loaded :class:`Spec` object."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import __version__
+from ..errors import SpecError
+from ..graph.compile import compile_net
+from ..graph.ir import LayerGraph
+from ..registry import current
+from .loader import Source, data_source, read_source
+from .pyd import validate_model
+from .resolve import Resolver, apply_overrides, substitute
+
+FORMAT_VERSION = 1
+NETWORK_KEYS = ("inputs", "layers", "nodes", "outputs")
+
+
+class TopLevel(BaseModel):
+    """Fields allowed at the top of a spec (network bodies and blocks are checked later)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    specc: int = Field(FORMAT_VERSION, description="Spec format version.")
+    name: str | None = Field(None, description="Name of the model (run directories use it).")
+    family: str | None = Field(None, description="Network family, e.g. deep-convolutional-network.")
+    description: str | None = None
+    seed: str | None = Field(None, description="Course-notes file the spec follows.")
+    bar: str | None = Field(None, description="Quality bar the built-in spec is held to.")
+    tags: list[str] = Field(default_factory=list)
+    requires: list[str] = Field(default_factory=list, description="Plugins needed, e.g. "
+                                "['specc-attention>=0.1'].")
+    params: dict[str, Any] = Field(default_factory=dict, description="Values referenced as $name.")
+    labels: list[str] | None = Field(None, description="Class labels for classifier outputs.")
+    inputs: dict[str, Any] | None = None
+    layers: list[Any] | None = None
+    nodes: dict[str, Any] | None = None
+    outputs: list[str] | str | None = None
+    blocks: dict[str, Any] = Field(default_factory=dict)
+    networks: dict[str, Any] | None = None
+    train: dict[str, Any] | None = None
+
+
+@dataclass
+class Spec:
+    """A loaded, validated and shape-checked spec."""
+
+    name: str
+    networks: dict[str, LayerGraph]
+    top: TopLevel
+    resolved: dict[str, Any]
+    source: Source
+    train: Any = None  # TrainConfig when the spec has a train section
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def family(self) -> str | None:
+        return self.top.family
+
+    @property
+    def description(self) -> str | None:
+        return self.top.description
+
+    @property
+    def labels(self) -> list[str] | None:
+        return self.top.labels
+
+    @property
+    def path(self) -> Path | None:
+        f = self.source.file
+        return Path(f) if f and not f.startswith("<") else None
+
+    @property
+    def version(self) -> str:
+        return __version__
+
+    @property
+    def graph(self) -> LayerGraph:
+        """The network, for single-network specs."""
+        if len(self.networks) != 1:
+            raise SpecError(f"spec '{self.name}' has several networks "
+                            f"({', '.join(self.networks)}); name one",
+                            hint="e.g. network='generator'")
+        return next(iter(self.networks.values()))
+
+    def network(self, name: str | None = None) -> LayerGraph:
+        if name is None:
+            return self.graph
+        if name not in self.networks:
+            from ..errors import did_you_mean
+
+            raise SpecError(f"spec '{self.name}' has no network '{name}'",
+                            hint=did_you_mean(name, self.networks)
+                            or f"networks: {', '.join(self.networks)}")
+        return self.networks[name]
+
+    @property
+    def hash(self) -> str:
+        """Content hash of the resolved spec (stable key order)."""
+        text = json.dumps(self.resolved, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def param_counts(self) -> tuple[int, int]:
+        t = sum(g.param_counts[0] for g in self.networks.values())
+        f = sum(g.param_counts[1] for g in self.networks.values())
+        return t, f
+
+
+def load(source: str | Path | dict[str, Any], overrides: list[str] | tuple[str, ...] = (),
+         *, check_requires: bool = True) -> Spec:
+    """Load, resolve, validate and shape-check a spec file (YAML/JSON), a built-in spec name,
+    or a dict. Raises :class:`SpecError` listing every problem with file:line:col."""
+    src = _read(source)
+    try:
+        return _load(src, overrides, check_requires)
+    except SpecError as err:
+        located = src.error(err)
+        located.issues.sort(key=lambda i: (i.line is None, i.line or 0, i.col or 0))
+        raise located from None
+
+
+def _read(source: str | Path | dict[str, Any]) -> Source:
+    if isinstance(source, dict):
+        return data_source(source)
+    path = Path(source)
+    if not path.exists() and isinstance(source, str) and "/" not in source and \
+            not path.suffix:
+        from .builtin import builtin_path
+
+        found = builtin_path(source)
+        if found is not None:
+            path = found
+    return read_source(path)
+
+
+def _load(src: Source, overrides: list[str] | tuple[str, ...], check_requires: bool) -> Spec:
+    if not isinstance(src.data, dict):
+        raise SpecError("a spec must be a mapping at the top level",
+                        received=type(src.data).__name__, path=())
+    data = apply_overrides(src.data, overrides)
+    top, errs = validate_model(TopLevel, data, ())
+    if errs:
+        raise SpecError.collect(errs)
+    if top.specc != FORMAT_VERSION:
+        raise SpecError(f"unsupported spec format version (this specc reads {FORMAT_VERSION})",
+                        path=("specc",), received=top.specc)
+    if check_requires and top.requires:
+        from .requires import check_requirements
+
+        check_requirements(top.requires)
+    regs = current()
+    if data.get("networks") is not None and any(data.get(k) is not None for k in NETWORK_KEYS):
+        raise SpecError("a spec with 'networks' declares inputs and layers inside each network",
+                        path=("networks",))
+    resolver = Resolver(data, regs.layers)
+    raws = resolver.networks()
+    errors = list(resolver.errors)
+    networks: dict[str, LayerGraph] = {}
+    if not any(i.message.startswith("block") or "network" in i.message
+               for e in errors for i in e.issues):
+        for raw in raws:
+            try:
+                networks[raw.name] = compile_net(raw, regs.layers)
+            except SpecError as err:
+                errors.append(err)
+    train = None
+    train_errors: list[SpecError] = []
+    if top.train is not None:
+        train_raw = substitute(top.train, top.params, ("train",), train_errors)
+        if not train_errors:
+            train = _validate_train(train_raw, train_errors)
+    errors.extend(train_errors)
+    if errors:
+        raise SpecError.collect(errors)
+    name = top.name or (src.file and Path(src.file).stem) or "model"
+    resolved = _resolved(data, top, networks, train)
+    return Spec(name=name, networks=networks, top=top, resolved=resolved, source=src, train=train)
+
+
+def _validate_train(raw: dict[str, Any], errors: list[SpecError]) -> Any:
+    try:
+        from ..train.config import validate_train
+    except ImportError:
+        return raw
+    try:
+        return validate_train(raw)
+    except SpecError as err:
+        errors.append(err.prefixed(("train",)))
+        return None
+
+
+def _resolved(data: dict[str, Any], top: TopLevel, networks: dict[str, LayerGraph],
+              train: Any) -> dict[str, Any]:
+    """A fully expanded spec: graph form, parameters substituted, blocks expanded."""
+    out: dict[str, Any] = {"specc": FORMAT_VERSION, "specc_version": __version__}
+    for key in ("name", "family", "description", "seed", "bar", "labels", "requires"):
+        v = getattr(top, key)
+        if v:
+            out[key] = v
+    if top.params:
+        out["params"] = top.params
+    nets = {name: graph_to_dict(g) for name, g in networks.items()}
+    if data.get("networks") is not None:
+        out["networks"] = nets
+    else:
+        out.update(next(iter(nets.values())))
+    if top.train is not None:
+        dump = getattr(train, "model_dump", None)
+        out["train"] = dump(mode="json", exclude_defaults=True) if dump else top.train
+    return out
+
+
+def graph_to_dict(g: LayerGraph) -> dict[str, Any]:
+    """The graph form of a network (round-trips through :func:`load`)."""
+    inputs: dict[str, Any] = {}
+    for name, t in g.inputs.items():
+        shape = list(t.shape)
+        inputs[name] = shape if t.dtype == "float32" else {"shape": shape, "dtype": t.dtype}
+    nodes: dict[str, Any] = {}
+    for n, node in g.nodes.items():
+        body: dict[str, Any] = {"op": node.kind,
+                                "in": node.inputs[0] if len(node.inputs) == 1 else node.inputs}
+        body.update(node.params.model_dump(mode="json", exclude_defaults=True))
+        if node.share:
+            body["share"] = node.share
+        if not node.trainable:
+            body["trainable"] = False
+        nodes[n.replace(".", "_")] = body
+    rename = {n: n.replace(".", "_") for n in g.nodes}
+    for body in nodes.values():
+        ins = body["in"]
+        body["in"] = rename.get(ins, ins) if isinstance(ins, str) else [rename.get(i, i) for i in ins]
+        if "share" in body:
+            body["share"] = rename.get(body["share"], body["share"])
+    return {"inputs": inputs, "nodes": nodes, "outputs": [rename.get(o, o) for o in g.outputs]}
