@@ -140,7 +140,7 @@ class SpecError(Exception):
         """Fill in file/line/col of issues without one, via ``locate(path) -> (line, col)``."""
         issues = []
         for i in self.issues:
-            if i.line is None and locate is not None:
+            if i.line is None and locate is not None and i.file in (None, file):
                 pos = locate(i.path)
                 if pos is not None:
                     i = replace(i, line=pos[0], col=pos[1])

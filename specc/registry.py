@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -39,11 +41,18 @@ class PluginInfo:
     name: str
     version: str | None
     provides: dict[str, list[str]] = field(default_factory=dict)  # group -> names
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # each reason once
+    broken: dict[str, list[str]] = field(default_factory=dict)  # group -> names not loaded
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def fail(self, kind: str, name: str, reason: str) -> None:
+        """Record that entry ``name`` of ``kind`` did not load, keeping each reason once."""
+        self.broken.setdefault(kind, []).append(name)
+        if reason not in self.errors:
+            self.errors.append(reason)
 
 
 class Registry:
@@ -107,6 +116,9 @@ class Registry:
                 f"{what} '{name}' comes from plugin '{plugin}', which failed to load",
                 hint="run 'specc plugins' to see why",
             )
+        if any(c in name for c in ".:/"):
+            return SpecError(f"unknown {what} '{name}'", hint="a spec cannot import code; "
+                             "install the plugin that provides it, or pass --plugin MODULE")
         hint = did_you_mean(name, self._entries) or did_you_mean(name, self._aliases)
         if hint is None:
             hint = f"is the plugin that provides it installed? see 'specc plugins' and 'specc {self.kind}'"
@@ -137,6 +149,7 @@ class Registries:
     def __init__(self, discover: bool = True) -> None:
         self._regs = {kind: Registry(kind) for kind in GROUPS}
         self.plugins: dict[str, PluginInfo] = {}
+        self._failed_modules: dict[str, str] = {}  # module -> why it failed to import
         self._discovered = not discover
 
     def __getitem__(self, kind: str) -> Registry:
@@ -164,10 +177,17 @@ class Registries:
         if self._discovered:
             return
         self._discovered = True
+        found = []
         for kind, group in GROUPS.items():
             for ep in metadata.entry_points(group=group):
                 dist = ep.dist.name if ep.dist is not None else ep.module
                 version = ep.dist.version if ep.dist is not None else None
+                found.append((kind, ep, dist, version))
+        # Built-ins first, then plugins by name: a plugin never shadows a built-in, and which
+        # of two plugins claiming one name wins does not depend on sys.path order.
+        found.sort(key=lambda f: (f[2] != "specc", f[2].lower()))
+        with _using(self):  # entries that register more names at import land here
+            for kind, ep, dist, version in found:
                 self._load_entry(kind, ep.name, ep.load, dist, version, ep.value)
         for module in _env_plugins():
             self.load_module(module)
@@ -182,19 +202,31 @@ class Registries:
                     value: str) -> None:
         info = self._plugin(dist, version)
         reg = self._regs[kind]
+        module = value.split(":")[0].strip()
+        if module in self._failed_modules:  # one import failure, one report
+            reg._broken_names.setdefault(name, dist)
+            info.fail(kind, name, self._failed_modules[module])
+            return
         try:
             obj = loader()
-            reg.register(obj, getattr(obj, "name", None) or name, origin=value.split(":")[0],
-                         provider=dist)
+        except (Exception, SystemExit) as exc:  # a broken plugin must not break the others
+            reason = f"cannot import {value}: {type(exc).__name__}: {exc}"
+            if module not in sys.modules:
+                self._failed_modules[module] = reason
+            reg._broken_names.setdefault(name, dist)
+            info.fail(kind, name, reason)
+            return
+        own = getattr(obj, "name", None)
+        own = own if isinstance(own, str) and own else name
+        try:
+            if kind == "layers":
+                _check_layer_kind(obj, value)
+            reg.register(obj, own, origin=f"{module} ({dist})", provider=dist)
         except RegistryError as exc:
-            info.errors.append(str(exc))
+            reg._broken_names.setdefault(name, dist)
+            info.fail(kind, own, str(exc))
             return
-        except Exception as exc:  # a broken plugin must not break the others
-            reg._broken_names[name] = dist
-            info.errors.append(f"{_SINGULAR[kind]} '{name}' ({value}) failed to import: "
-                               f"{type(exc).__name__}: {exc}")
-            return
-        info.provides.setdefault(kind, []).append(getattr(obj, "name", name))
+        info.provides.setdefault(kind, []).append(own)
 
     def load_module(self, module: str) -> None:
         """Import a user-named plugin module (``--plugin`` / ``SPECC_PLUGINS``).
@@ -206,12 +238,33 @@ class Registries:
             try:
                 importlib.import_module(module)
             except ModuleNotFoundError as exc:
-                if exc.name and module.startswith(exc.name):
+                if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
                     raise SpecError(f"plugin module '{module}' was not found", received=module,
                                     hint="--plugin and SPECC_PLUGINS take an importable module name") from None
                 raise SpecError(f"plugin module '{module}' failed to import: {exc}") from None
             except RegistryError as exc:
                 raise SpecError(f"plugin module '{module}': {exc}") from None
+
+
+def _check_layer_kind(obj: Any, value: str, name: str | None = None) -> None:
+    """Refuse an entry that cannot be a layer kind, so it fails here and not in every command."""
+    from pydantic import BaseModel
+
+    name = name or getattr(obj, "name", None)
+    params = getattr(obj, "Params", None)
+    problems = []
+    if not isinstance(name, str) or not _SNAKE.match(name):
+        problems.append(f"'name' must be a snake_case string (received {name!r})")
+    if not (isinstance(params, type) and issubclass(params, BaseModel)):
+        problems.append("'Params' must be a pydantic model class")
+    for method in ("infer", "build"):
+        if not callable(getattr(obj, method, None)):
+            problems.append(f"'{method}' is missing")
+    if problems:
+        raise RegistryError(f"{value} is not a layer kind: " + "; ".join(problems))
+
+
+_SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def _env_plugins() -> list[str]:
@@ -254,6 +307,8 @@ def _register(kind: str, obj: Any = None, *, name: str | None = None) -> Any:
         regs = current()
         regs.ensure_discovered()
         info = regs._plugin(getattr(o, "__module__", "?"), None)
+        if kind == "layers":
+            _check_layer_kind(o, f"{o.__module__}.{o.__qualname__}", name)
         regs._regs[kind].register(o, name)
         info.provides.setdefault(kind, []).append(name or o.name)
         return o

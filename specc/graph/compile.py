@@ -42,7 +42,7 @@ def compile_net(raw: RawNet, layers: Registry) -> LayerGraph:
     for name, (shape, dtype, _path) in raw.inputs.items():
         inputs[name] = TensorType(tuple(shape), dtype)
     _check_references(raw, nodes, inputs, errors, invalid)
-    if errors:
+    if errors or invalid:  # invalid without errors: reported by the resolver ($param)
         raise SpecError.collect(errors)
     order = _toposort(raw, nodes)
     graph = LayerGraph(raw.name, inputs, {n: nodes[n] for n in order}, raw.outputs, raw.src)
@@ -62,7 +62,7 @@ def _validate_node(rn: RawNode, layers: Registry, errors: list[SpecError]) -> No
         return None
     kind = layers.get(canon)
     params, errs = validate_model(kind.Params, rn.params, rn.src)
-    if errs:
+    if params is None:  # errs may be empty when only an undefined $param was involved
         errors.extend(errs)
         return None
     n_in = len(rn.inputs)

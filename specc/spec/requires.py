@@ -28,6 +28,22 @@ def _satisfies(installed: str, op: str, wanted: str) -> bool:
     }[op]
 
 
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _load_failure(name: str) -> str | None:
+    """Why plugin ``name`` provided nothing at all, or None when it loaded (even in part)."""
+    from ..registry import current
+
+    regs = current()
+    regs.ensure_discovered()
+    for info in regs.plugins.values():
+        if _normalize(info.name) == _normalize(name) and info.errors and not info.provides:
+            return info.errors[0]
+    return None
+
+
 def check_requirements(requires: list[str]) -> None:
     errors = []
     for i, req in enumerate(requires):
@@ -47,5 +63,11 @@ def check_requirements(requires: list[str]) -> None:
         if op and not _satisfies(installed, op, wanted):
             errors.append(SpecError(f"this spec needs {name}{op}{wanted} but {installed} is "
                                     "installed", path=path, hint=f"pip install -U '{req}'"))
+            continue
+        reason = _load_failure(name)
+        if reason is not None:
+            errors.append(SpecError(f"this spec needs plugin '{name}', which is installed but "
+                                    f"failed to load: {reason}", path=path,
+                                    hint="run 'specc plugins' for details"))
     if errors:
         raise SpecError.collect(errors)

@@ -56,7 +56,10 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
         except SpecError as err:
             errors.append(err)
     if errors:
-        raise SpecError.collect(errors)
+        from dataclasses import replace
+
+        raise SpecError(issues=[replace(i, file="command line")
+                                for e in errors for i in e.issues])
     return data
 
 
@@ -269,8 +272,8 @@ class Resolver:
             return None
         prev = first_input
         if prev is None:
-            if items and isinstance(items[0], dict) and set(items[0]) <= {"input", "Input",
-                                                                          "InputLayer"}:
+            if items and isinstance(items[0], dict) and len(items[0]) == 1 and \
+                    set(items[0]) <= {"input", "Input", "InputLayer"}:
                 self.input_item(net, items[0], path + (0,))
                 items = [None] + items[1:]
             if len(net.inputs) > 1:

@@ -23,6 +23,31 @@ FORMAT_VERSION = 1
 NETWORK_KEYS = ("inputs", "layers", "nodes", "outputs")
 
 
+class BlockDef(BaseModel):
+    """A parameterised sub-graph used like a layer kind."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict, description="Parameters and defaults.")
+    inputs: list[str] | str = Field(default_factory=lambda: ["x"])
+    layers: list[Any] | None = None
+    nodes: dict[str, Any] | None = None
+    outputs: list[str] | str | None = None
+
+
+class NetworkDef(BaseModel):
+    """One network of a multi-network spec."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = None
+    inputs: dict[str, Any] | None = None
+    layers: list[Any] | None = None
+    nodes: dict[str, Any] | None = None
+    outputs: list[str] | str | None = None
+
+
 class TopLevel(BaseModel):
     """Fields allowed at the top of a spec (network bodies and blocks are checked later)."""
 
@@ -43,8 +68,8 @@ class TopLevel(BaseModel):
     layers: list[Any] | None = None
     nodes: dict[str, Any] | None = None
     outputs: list[str] | str | None = None
-    blocks: dict[str, Any] = Field(default_factory=dict)
-    networks: dict[str, Any] | None = None
+    blocks: dict[str, BlockDef] = Field(default_factory=dict)
+    networks: dict[str, NetworkDef] | None = None
     train: dict[str, Any] | None = None
 
 
@@ -123,6 +148,8 @@ def load(source: str | Path | dict[str, Any], overrides: list[str] | tuple[str, 
         return _load(src, overrides, check_requires)
     except SpecError as err:
         located = src.error(err)
+        unique = {(i.path, i.message, i.line): i for i in located.issues}  # blocks repeat errors
+        located.issues = list(unique.values())
         located.issues.sort(key=lambda i: (i.line is None, i.line or 0, i.col or 0))
         raise located from None
 
@@ -147,7 +174,7 @@ def _load(src: Source, overrides: list[str] | tuple[str, ...], check_requires: b
                         received=type(src.data).__name__, path=())
     data = apply_overrides(src.data, overrides)
     top, errs = validate_model(TopLevel, data, ())
-    if errs:
+    if top is None:
         raise SpecError.collect(errs)
     if top.specc != FORMAT_VERSION:
         raise SpecError(f"unsupported spec format version (this specc reads {FORMAT_VERSION})",

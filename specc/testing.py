@@ -1,0 +1,150 @@
+"""Public testing API: the layer harness every built-in kind and every plugin kind runs.
+
+For one :class:`~specc.layers.base.Example` of a kind, :func:`run_layer_test` checks:
+
+1. the spec line validates and the shape rule gives the expected output shape;
+2. the torch module's output has the inferred shape (batch and dynamic axes filled in);
+3. the inferred parameter counts equal torch's (trainable and non-trainable);
+4. the spec round-trips: the resolved graph form loads again to the same types and counts;
+5. the inference form exports to ONNX and onnxruntime matches PyTorch within ``atol`` at
+   several batch sizes (and sequence lengths for dynamic axes).
+
+A plugin author tests a kind with::
+
+    from specc.testing import check_kind
+    def test_my_layer():
+        check_kind(MyLayer)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from .layers.base import Example, LayerKind
+from .registry import current
+from .types import TensorType
+
+DOC_EXAMPLE = re.compile(r"Example:\s*\n\s*``(.+?)``", re.S)
+
+
+@dataclass
+class LayerTestResult:
+    output: TensorType
+    params: tuple[int, int]
+    onnx_max_diff: float | None
+
+
+def example_spec(kind: type[LayerKind] | str, example: Example) -> dict[str, Any]:
+    """A one-layer spec (graph form) for an example."""
+    name = kind if isinstance(kind, str) else kind.name
+    item = yaml.safe_load(example.layer)
+    if isinstance(item, str):
+        op, params = item, {}
+    else:
+        ((op, params),) = item.items()
+        params = dict(params or {})
+    inputs = {f"x{i}": ({"shape": list(s), "dtype": example.dtype} if example.dtype != "float32"
+                        else list(s)) for i, s in enumerate(example.inputs)}
+    ins = list(inputs)
+    del name
+    return {"specc": 1, "name": f"{op}_test", "inputs": inputs,
+            "nodes": {"out": {"op": op, "in": ins[0] if len(ins) == 1 else ins, **params}},
+            "outputs": ["out"]}
+
+
+def run_layer_test(kind: type[LayerKind] | str, example: Example, *, onnx: bool = True,
+                   atol: float = 1e-4, batches: tuple[int, ...] = (1, 7),
+                   seq_lens: tuple[int, ...] = (1, 5)) -> LayerTestResult:
+    """Run the whole harness for one example; raises AssertionError describing a failure."""
+    import torch
+
+    from .backends.torch import build_module, count_torch_params
+    from .spec.spec import graph_to_dict, load
+
+    spec = load(example_spec(kind, example))
+    graph = spec.graph
+    out_t = graph.type_of("out")
+    if example.output is not None:
+        assert tuple(out_t.shape) == tuple(example.output), (
+            f"{example.layer}: shape rule gives {out_t.shape}, example expects {example.output}")
+    module = build_module(graph, seed=0)
+    got = count_torch_params(module)
+    assert got == graph.param_counts, (
+        f"{example.layer}: inferred parameters {graph.param_counts} != torch {got}")
+    kind_cls = current().layers.get(graph.nodes["out"].kind)
+    for training in (True, False):
+        module.train(training)
+        for batch in (3,):
+            xs = _inputs(graph, batch, 4, torch.Generator().manual_seed(1))
+            with torch.no_grad():
+                y = module(*xs)
+            want = (batch,) + tuple(4 if d is None else d for d in out_t.shape)
+            assert tuple(y.shape) == want, (
+                f"{example.layer}: torch output {tuple(y.shape)} != inferred {want} "
+                f"({'train' if training else 'eval'} mode)")
+    again = load(graph_to_dict(graph) | {"specc": 1, "name": "roundtrip"}).graph
+    assert again.type_of(again.outputs[0]) == out_t, "spec round-trip changed the output type"
+    assert again.param_counts == graph.param_counts, "spec round-trip changed parameter counts"
+    diff = None
+    if onnx and kind_cls.export_note is None:
+        diff = onnx_parity(module.eval(), graph, atol=atol, batches=batches, seq_lens=seq_lens)
+    return LayerTestResult(out_t, got, diff)
+
+
+def _inputs(graph: Any, batch: int, seq: int, gen: Any) -> tuple[Any, ...]:
+    from .backends.torch import example_inputs
+
+    return example_inputs(graph, batch=batch, seq_len=seq, generator=gen)
+
+
+def onnx_parity(module: Any, graph: Any, *, atol: float = 1e-4, batches: tuple[int, ...] = (1, 7),
+                seq_lens: tuple[int, ...] = (1, 5)) -> float:
+    """Export ``module`` (eval) and compare onnxruntime with torch; returns the max abs diff."""
+    import numpy as np
+    import torch
+
+    from .backends.onnx.export import export_bytes
+    from .backends.onnx.runtime import InferenceSession
+
+    data = export_bytes(module, graph)
+    sess = InferenceSession(data, provider="cpu")
+    dynamic = any(d is None for t in graph.inputs.values() for d in t.shape)
+    worst = 0.0
+    for batch in batches:
+        for seq in (seq_lens if dynamic else (4,)):
+            xs = _inputs(graph, batch, seq, torch.Generator().manual_seed(batch * 31 + seq))
+            with torch.no_grad():
+                ref = module(*xs)
+            refs = ref if isinstance(ref, tuple) else (ref,)
+            outs = sess.run({n: x.numpy() for n, x in zip(graph.inputs, xs)}, as_list=True)
+            for r, o in zip(refs, outs):
+                d = float(np.max(np.abs(r.numpy() - o))) if r.numel() else 0.0
+                assert d <= atol, f"ONNX parity failed at batch {batch}, seq {seq}: max diff {d}"
+                worst = max(worst, d)
+    return worst
+
+
+def docstring_example(kind: type[LayerKind]) -> str | None:
+    """The YAML line of the ``Example:`` section of a kind's docstring, if any."""
+    m = DOC_EXAMPLE.search(kind.__doc__ or "")
+    if not m:
+        return None
+    line = m.group(1).strip()
+    return line[2:] if line.startswith("- ") else line
+
+
+def check_kind(kind: type[LayerKind] | str, *, onnx: bool = True) -> list[LayerTestResult]:
+    """Run every example of a kind and check its docstring example validates."""
+    cls = current().layers.get(kind) if isinstance(kind, str) else kind
+    assert cls.examples, f"layer kind '{cls.name}' declares no examples"
+    doc = docstring_example(cls)
+    assert doc is not None, f"layer kind '{cls.name}' has no ``Example`` in its docstring"
+    from .spec.spec import load
+
+    first = cls.examples[0]
+    load(example_spec(cls, Example(doc, first.inputs, None, first.dtype)))
+    return [run_layer_test(cls, ex, onnx=onnx) for ex in cls.examples]
