@@ -178,11 +178,16 @@ class Registries:
             return
         self._discovered = True
         found = []
+        dists: dict[int, tuple[str, str | None]] = {}  # METADATA is slow to read: once each
         for kind, group in GROUPS.items():
             for ep in metadata.entry_points(group=group):
-                dist = ep.dist.name if ep.dist is not None else ep.module
-                version = ep.dist.version if ep.dist is not None else None
-                found.append((kind, ep, dist, version))
+                if ep.dist is None:
+                    found.append((kind, ep, ep.module, None))
+                    continue
+                if id(ep.dist) not in dists:
+                    meta = ep.dist.metadata
+                    dists[id(ep.dist)] = (meta["Name"], meta["Version"])
+                found.append((kind, ep, *dists[id(ep.dist)]))
         # Built-ins first, then plugins by name: a plugin never shadows a built-in, and which
         # of two plugins claiming one name wins does not depend on sys.path order.
         found.sort(key=lambda f: (f[2] != "specc", f[2].lower()))

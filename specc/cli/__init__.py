@@ -3,7 +3,14 @@
 The group lives in :mod:`specc.cli.app`; each module here adds its commands to it.
 """
 
-from . import core_cmds, onnx_cmds, plugin_cmds, train_cmds  # noqa: F401  (register commands)
+from . import (  # noqa: F401  (each module registers its commands)
+    core_cmds,
+    generate_cmds,
+    onnx_cmds,
+    plugin_cmds,
+    train_cmds,
+    viz_cmds,
+)
 from .app import main
 
 __all__ = ["main"]

@@ -199,7 +199,7 @@ def _describe(name: str) -> None:
     for fname, f in kind.Params.model_fields.items():
         ann = _type_text(f.annotation)
         default = "required" if f.is_required() else f"default {f.get_default()!r}"
-        cons = ", ".join(str(m) for m in f.metadata)
+        cons = _constraints(f.metadata)
         lines.append(f"  {fname}: {ann} ({default}{'; ' + cons if cons else ''})")
         if f.description:
             lines.append(f"      {f.description}")
@@ -223,6 +223,8 @@ def _type_text(annotation: object) -> str:
 
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _type_text(args[0])
     if origin is typing.Literal:
         return "one of " + ", ".join(map(str, args))
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
@@ -232,3 +234,15 @@ def _type_text(annotation: object) -> str:
     if origin is not None:
         return f"{getattr(origin, '__name__', origin)}[{', '.join(_type_text(a) for a in args)}]"
     return getattr(annotation, "__name__", str(annotation))
+
+
+def _constraints(metadata: list[object]) -> str:
+    ops = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "min_length": "min length",
+           "max_length": "max length"}
+    out = []
+    for m in metadata:
+        for attr, sym in ops.items():
+            v = getattr(m, attr, None)
+            if v is not None:
+                out.append(f"{sym} {v}")
+    return ", ".join(out)

@@ -265,7 +265,8 @@ class Resolver:
 
     # sequential --------------------------------------------------------------------------------
     def sequential(self, net: RawNet, items: Any, path: PathT, prefix: str,
-                   first_input: str | None = None) -> str | None:
+                   first_input: str | None = None,
+                   rename: dict[str, str] | None = None) -> str | None:
         """Lower a ``layers:`` list; returns the name of the last node."""
         if not isinstance(items, list):
             self.err("'layers' must be a list of layers", path, received=items)
@@ -282,6 +283,7 @@ class Resolver:
                 return None
             prev = next(iter(net.inputs), None)
         counters: dict[str, int] = {}
+        local: dict[str, str] = dict(rename or {})  # names usable in `in:` -> node names
         for i, item in enumerate(items):
             if item is None and i == 0:
                 continue
@@ -294,11 +296,12 @@ class Resolver:
             if name is None:
                 counters[kind] = counters.get(kind, 0) + 1
                 name = f"{_snake(kind)}_{counters[kind]}"
-            name = prefix + str(name)
+            local_name, name = str(name), prefix + str(name)
             ins = params.pop("in", None)
-            ins = self.names_list(ins, kpath + ("in",)) if ins is not None else (
-                [prev] if prev else [])
+            ins = [local.get(x, x) for x in self.names_list(ins, kpath + ("in",))] \
+                if ins is not None else ([prev] if prev else [])
             prev = self.add(net, name, kind, params, ins, kpath, prefix)
+            local[local_name] = prev
         return prev
 
     def input_item(self, net: RawNet, item: dict[str, Any], path: PathT) -> None:
@@ -437,7 +440,7 @@ class Resolver:
             before = len(net.nodes)
             if body.get("layers") is not None:
                 last = self.sequential(net, body["layers"], bpath + ("layers",), prefix,
-                                       first_input=prev[0])
+                                       first_input=prev[0], rename=rename)
                 outs = [last] if last else []
             else:
                 inner = {n: {**b, "in": b.get("in")} if isinstance(b, dict) else b

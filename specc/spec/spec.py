@@ -260,8 +260,8 @@ def graph_to_dict(g: LayerGraph) -> dict[str, Any]:
             body["share"] = node.share
         if not node.trainable:
             body["trainable"] = False
-        nodes[n.replace(".", "_")] = body
-    rename = {n: n.replace(".", "_") for n in g.nodes}
+        nodes[n.replace(".", "__")] = body
+    rename = {n: n.replace(".", "__") for n in g.nodes}
     for body in nodes.values():
         ins = body["in"]
         body["in"] = rename.get(ins, ins) if isinstance(ins, str) else [rename.get(i, i) for i in ins]

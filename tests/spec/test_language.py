@@ -183,7 +183,7 @@ def test_resolved_graph_round_trips(spec_file):
     again = specc.load({"specc": 1, "name": "x", **graph_to_dict(spec.graph)})
     assert again.graph.param_counts == spec.graph.param_counts
     assert again.graph.output_types == {
-        k.replace(".", "_"): v for k, v in spec.graph.output_types.items()}
+        k.replace(".", "__"): v for k, v in spec.graph.output_types.items()}
     assert spec.hash == specc.load(spec_file(RESIDUAL)).hash
     assert spec.hash != specc.load(spec_file(RESIDUAL), ["filters=4"]).hash
 

@@ -9,6 +9,7 @@ losses); the state dict is the same either way.
 
 from __future__ import annotations
 
+import gc
 import re
 from typing import Any
 
@@ -26,8 +27,9 @@ FINAL_PROBABILITY = ("softmax", "sigmoid")
 
 
 def attr_name(node_name: str) -> str:
-    """A valid Python attribute name for a node (block nodes contain dots)."""
-    return re.sub(r"\W", "_", node_name)
+    """A valid Python attribute name for a node (block nodes contain dots: ``a.0.b`` ->
+    ``a__0__b``)."""
+    return re.sub(r"\W", "_", node_name.replace(".", "__"))
 
 
 class SpeccModule(fx.GraphModule):
@@ -46,9 +48,13 @@ def build_module(graph: LayerGraph, *, seed: int | None = 0, logits: bool = Fals
     if seed is not None:
         rng_state = torch.random.get_rng_state()
         torch.manual_seed(seed)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # thousands of new objects: full collections would make compile superlinear
     try:
         root, g = _codegen(graph, layers, logits)
     finally:
+        if gc_was_enabled:
+            gc.enable()
         if seed is not None:
             torch.random.set_rng_state(rng_state)
     gm = SpeccModule(root, g, class_name=_class_name(graph.name))
@@ -84,6 +90,13 @@ def _class_name(name: str) -> str:
 
 def _codegen(graph: LayerGraph, layers: Registry, logits: bool) -> tuple[nn.Module, fx.Graph]:
     root = nn.Module()
+    seen: dict[str, str] = {}
+    for name in graph.nodes:
+        attr = attr_name(name)
+        if attr in seen:
+            raise SpecError(f"node names '{seen[attr]}' and '{name}' collide as module names",
+                            hint="rename one of them")
+        seen[attr] = name
     g = fx.Graph()
     env: dict[str, fx.Node] = {name: g.placeholder(name) for name in graph.inputs}
     outputs = set(graph.outputs)

@@ -1,0 +1,175 @@
+"""Core compiler benchmarks: CLI start-up, compile scaling, generated vs hand-written module.
+
+Run: ``python -m benchmarks.compile [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .common import Row, interleave, med, python, run_process, spread
+
+ROOT = Path(__file__).resolve().parent.parent
+RESNET50 = ROOT / "specs" / "resnet50.yaml"
+
+
+def cli_startup(quick: bool = False) -> list[Row]:
+    """`specc validate` of a ResNet-50-sized spec (whole process) vs `python -c 'import torch'`."""
+    validate = [python(), "-c", "import sys; from specc.cli import main\n"
+                "try: main(['validate', sys.argv[1]])\n"
+                "except SystemExit as e: assert not e.code\n"
+                "assert 'torch' not in sys.modules", str(RESNET50)]
+    torch_import = [python(), "-c", "import torch"]
+    n = 5 if quick else 11
+    a, b = interleave(lambda: run_process(validate), lambda: run_process(torch_import),
+                      repeats=n, warmup=1)
+    ra, rb = med(a), med(b)
+    return [
+        Row("validate resnet50 (process) vs import torch", ra, rb, ra / rb, "<= 0.2",
+            ra / rb <= 0.2, spread=f"{spread(a)} / {spread(b)}", note="torch never imported"),
+        Row("validate resnet50 (process), absolute", ra, None, None, "< 0.3 s", ra < 0.3,
+            spread=spread(a)),
+    ]
+
+
+def chain_spec(n: int) -> dict:
+    return {"specc": 1, "name": f"chain{n}", "inputs": {"x": [32]},
+            "layers": [{"dense": {"units": 32, "activation": "relu"}} for _ in range(n)]}
+
+
+def compile_scaling(quick: bool = False) -> list[Row]:
+    """Spec -> nn.Module time (load + validate + shapes + codegen) must grow linearly."""
+    import specc
+
+    def compile_time(spec, reps: int) -> float:
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            specc.build(specc.load(spec))
+            times.append(time.perf_counter() - t0)
+        return med(times)
+
+    reps = 3 if quick else 7
+    t_res = compile_time(str(RESNET50), reps)
+    t100 = compile_time(chain_spec(100), reps)
+    t1000 = compile_time(chain_spec(1000), max(reps // 2, 2))
+    per100, per1000 = t100 / 100, t1000 / 1000
+    return [
+        Row("compile resnet50 spec -> nn.Module", t_res, None, None, "report", None),
+        Row("compile 1000-node vs 100-node (per node)", per1000, per100, per1000 / per100,
+            "<= 1.5 (linear)", per1000 / per100 <= 1.5, unit="s/node"),
+    ]
+
+
+def _seed_cnn_hand():
+    import torch
+    from torch import nn
+
+    class SeedCNN(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 16, 2)
+            self.pool1 = nn.MaxPool2d(2, 2)
+            self.conv2 = nn.Conv2d(16, 32, 2)
+            self.pool2 = nn.MaxPool2d(2, 2)
+            self.fc1 = nn.Linear(32 * 31 * 31, 100)
+            self.fc2 = nn.Linear(100, 10)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = self.pool1(torch.relu(self.conv1(x)))
+            x = self.pool2(torch.relu(self.conv2(x)))
+            x = torch.relu(self.fc1(torch.flatten(x, 1)))
+            return torch.softmax(self.fc2(x), 1)
+
+    return SeedCNN()
+
+
+def _mlp_hand():
+    import torch
+    from torch import nn
+
+    class MLP(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1 = nn.Linear(64, 128)
+            self.fc2 = nn.Linear(128, 10)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.softmax(self.fc2(torch.relu(self.fc1(x))), 1)
+
+    return MLP()
+
+
+def generated_vs_handwritten(quick: bool = False) -> list[Row]:
+    """Forward at batch 1 and a training step at batch 32, generated vs hand-written."""
+    import torch
+
+    import specc
+
+    torch.set_num_threads(torch.get_num_threads())
+    cases = [
+        ("seed CNN 3x128x128", specc.load("dcn", ["channels=3", "height=128", "width=128"]),
+         _seed_cnn_hand, (3, 128, 128)),
+        ("MLP 64-128-10", specc.load({"specc": 1, "inputs": {"x": [64]}, "layers": [
+            {"dense": {"units": 128, "activation": "relu"}},
+            {"dense": {"units": 10, "activation": "softmax"}}]}), _mlp_hand, (64,)),
+    ]
+    rows = []
+    for label, spec, hand_fn, shape in cases:
+        gen, hand = specc.build(spec), hand_fn()
+        hand.load_state_dict(dict(zip(hand.state_dict(), gen.state_dict().values())))
+        x1 = torch.rand(1, *shape)
+        with torch.no_grad():
+            torch.testing.assert_close(gen(x1), hand(x1))
+        gen.eval()
+        hand.eval()
+
+        def fwd(m):
+            def f():
+                with torch.no_grad():
+                    m(x1)
+            return f
+
+        inner = 20 if shape == (64,) else 3
+        a, b = interleave(fwd(gen), fwd(hand), repeats=8 if quick else 25, inner=inner)
+        rows.append(Row(f"forward b1 {label}: generated vs hand-written", med(a), med(b),
+                        med(a) / med(b), "<= 1.03", med(a) / med(b) <= 1.03,
+                        spread=f"{spread(a)} / {spread(b)}"))
+        x32, y32 = torch.rand(32, *shape), torch.randint(0, 10, (32,))
+        steps = {}
+        for name, m in (("gen", specc.build(spec, logits=True)), ("hand", hand_fn())):
+            m.train()
+            opt = torch.optim.SGD(m.parameters(), lr=1e-3)
+
+            def step(m=m, opt=opt):
+                opt.zero_grad(set_to_none=True)
+                loss = torch.nn.functional.cross_entropy(m(x32), y32)
+                loss.backward()
+                opt.step()
+            steps[name] = step
+        a, b = interleave(steps["gen"], steps["hand"], repeats=6 if quick else 15,
+                          inner=1 if shape != (64,) else 20)
+        rows.append(Row(f"train step b32 {label}: generated vs hand-written", med(a), med(b),
+                        med(a) / med(b), "<= 1.03", med(a) / med(b) <= 1.03,
+                        spread=f"{spread(a)} / {spread(b)}"))
+    return rows
+
+
+ALL = [cli_startup, compile_scaling, generated_vs_handwritten]
+
+
+def main(argv: list[str] | None = None) -> None:
+    from .report import print_table
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--quick", action="store_true")
+    args = p.parse_args(argv)
+    rows = [r for fn in ALL for r in fn(args.quick)]
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

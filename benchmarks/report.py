@@ -1,0 +1,34 @@
+"""The benchmark table (rich when available) and its JSON form."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .common import Row, fmt_seconds
+
+
+def fmt_value(v: float | None, unit: str) -> str:
+    if v is None:
+        return "-"
+    if unit in ("s", "s/node"):
+        return fmt_seconds(v) + ("/node" if unit == "s/node" else "")
+    return f"{v:,.1f} {unit}"
+
+
+def table_lines(rows: list[Row]) -> list[str]:
+    head = ("benchmark", "specc", "peer", "ratio", "target", "met", "spread")
+    body = [(r.benchmark, fmt_value(r.specc, r.unit), fmt_value(r.peer, r.unit),
+             "-" if r.ratio is None else f"{r.ratio:.3f}", r.target,
+             {True: "yes", False: "NO", None: "-"}[r.met], r.spread or r.note) for r in rows]
+    widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
+    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
+           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in body]
+    return out
+
+
+def print_table(rows: list[Row], json_path: str | Path | None = None) -> None:
+    print("\n".join(table_lines(rows)))
+    if json_path:
+        Path(json_path).write_text(json.dumps([r.as_dict() for r in rows], indent=1))
