@@ -40,7 +40,8 @@ def compile_net(raw: RawNet, layers: Registry) -> LayerGraph:
         nodes[rn.name] = node
     inputs: dict[str, TensorType] = {}
     for name, (shape, dtype, _path) in raw.inputs.items():
-        inputs[name] = TensorType(tuple(shape), dtype)
+        # images (C, H, W) and volumes are channels-first; vectors and sequences (T, F) last
+        inputs[name] = TensorType(tuple(shape), dtype, 0 if len(shape) >= 3 else -1)
     _check_references(raw, nodes, inputs, errors, invalid)
     if errors or invalid:  # invalid without errors: reported by the resolver ($param)
         raise SpecError.collect(errors)
