@@ -120,14 +120,14 @@ def generated_vs_handwritten(quick: bool = False) -> list[Row]:
     rows = []
     for label, spec, hand_fn, shape in cases:
         gen, hand = specc.build(spec), hand_fn()
-        hand.load_state_dict(dict(zip(hand.state_dict(), gen.state_dict().values())))
+        hand.load_state_dict(dict(zip(hand.state_dict(), gen.state_dict().values(), strict=False)))
         x1 = torch.rand(1, *shape)
         with torch.no_grad():
             torch.testing.assert_close(gen(x1), hand(x1))
         gen.eval()
         hand.eval()
 
-        def fwd(m):
+        def fwd(m, x1=x1):
             def f():
                 with torch.no_grad():
                     m(x1)
@@ -144,7 +144,7 @@ def generated_vs_handwritten(quick: bool = False) -> list[Row]:
             m.train()
             opt = torch.optim.SGD(m.parameters(), lr=1e-3)
 
-            def step(m=m, opt=opt):
+            def step(m=m, opt=opt, x32=x32, y32=y32):
                 opt.zero_grad(set_to_none=True)
                 loss = torch.nn.functional.cross_entropy(m(x32), y32)
                 loss.backward()

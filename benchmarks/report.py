@@ -22,9 +22,9 @@ def table_lines(rows: list[Row]) -> list[str]:
              "-" if r.ratio is None else f"{r.ratio:.3f}", r.target,
              {True: "yes", False: "NO", None: "-"}[r.met], r.spread or r.note) for r in rows]
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
-    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
+    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=False)) + " |",
            "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in body]
+    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + " |" for row in body]
     return out
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import SpecError
 from .registry import (
@@ -20,9 +20,6 @@ from .registry import (
     register_layer,
     register_trainer,
 )
-
-if TYPE_CHECKING:
-    from .spec.spec import Spec
 
 _LAZY = {
     "load": ("specc.spec.spec", "load"),

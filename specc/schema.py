@@ -7,6 +7,7 @@ Editors' YAML language servers use it for completion and inline errors::
 
 from __future__ import annotations
 
+# ruff: noqa: UP007  (unions are built at run time from the registry)
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model

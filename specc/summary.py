@@ -47,7 +47,7 @@ def summary_text(spec: Spec) -> str:
         sep = "-" * (sum(widths) + 8)
         for i, r in enumerate(table):
             lines.append("  ".join(c.ljust(w) if j != 3 else c.rjust(w)
-                                   for j, (c, w) in enumerate(zip(r, widths))).rstrip())
+                                   for j, (c, w) in enumerate(zip(r, widths, strict=False))).rstrip())
             if i == 0:
                 lines.append(sep)
         tot = totals(graph)

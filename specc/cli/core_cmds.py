@@ -9,8 +9,16 @@ from pathlib import Path
 import click
 
 from ..errors import SpecError
-from .app import EXIT_USER, echo, handle_errors, load_plugins, main, plugin_option, report_error, \
-    set_option
+from .app import (
+    EXIT_USER,
+    echo,
+    handle_errors,
+    load_plugins,
+    main,
+    plugin_option,
+    report_error,
+    set_option,
+)
 
 
 @main.command()

@@ -7,7 +7,15 @@ from typing import Any
 from pydantic import Field
 
 from ..types import TensorType
-from .base import ActivationName, Example, Initializer, LayerKind, Params, expect_float, expect_known
+from .base import (
+    ActivationName,
+    Example,
+    Initializer,
+    LayerKind,
+    Params,
+    expect_float,
+    expect_known,
+)
 
 
 class DenseParams(Params):

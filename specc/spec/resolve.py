@@ -65,7 +65,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
 
 def _apply_one(data: dict[str, Any], item: str) -> None:
     if "=" not in item:
-        raise SpecError(f"--set takes KEY=VALUE, e.g. train.epochs=3", received=item)
+        raise SpecError("--set takes KEY=VALUE, e.g. train.epochs=3", received=item)
     key, _, text = item.partition("=")
     key = key.strip()
     try:
@@ -436,7 +436,7 @@ class Resolver:
         out = name
         for r in range(repeat):
             prefix = f"{name}.{r}." if repeat > 1 else f"{name}."
-            rename = {b: i for b, i in zip(b_inputs, prev)}
+            rename = {b: i for b, i in zip(b_inputs, prev, strict=False)}
             before = len(net.nodes)
             if body.get("layers") is not None:
                 last = self.sequential(net, body["layers"], bpath + ("layers",), prefix,

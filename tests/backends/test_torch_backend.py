@@ -30,7 +30,7 @@ def hand_written(spec) -> nn.Module:
     gen = specc.build(spec)
     convs = [x for x in m if isinstance(x, (nn.Conv2d, nn.Linear))]
     ours = [x for x in gen.modules() if isinstance(x, (nn.Conv2d, nn.Linear))]
-    for a, b in zip(convs, ours):
+    for a, b in zip(convs, ours, strict=False):
         a.load_state_dict(b.state_dict())
     return m, gen
 
@@ -63,7 +63,7 @@ def test_seeded_init_is_deterministic_and_restores_rng():
     assert torch.equal(before, after)  # global RNG untouched
     b = build_module(spec.graph, seed=7)
     c = build_module(spec.graph, seed=8)
-    for (k, v), w in zip(a.state_dict().items(), b.state_dict().values()):
+    for (k, v), w in zip(a.state_dict().items(), b.state_dict().values(), strict=False):
         assert torch.equal(v, w), k
     assert not torch.equal(a.state_dict()["dense_1.weight"], c.state_dict()["dense_1.weight"])
 
@@ -103,7 +103,7 @@ def test_save_weights_round_trip(tmp_path):
     save_weights(a, tmp_path / "w.safetensors")
     b = specc.build(spec, seed=2)
     load_weights(b, tmp_path / "w.safetensors")
-    for v, w in zip(a.state_dict().values(), b.state_dict().values()):
+    for v, w in zip(a.state_dict().values(), b.state_dict().values(), strict=False):
         assert torch.equal(v, w)
     other = specc.build(seed_cnn(1, 28, classes=5))
     with pytest.raises(specc.SpecError, match="do not fit the model"):

@@ -77,7 +77,7 @@ def test_unknown_plugin_module_exit_2(spec_file):
 def test_validate_does_not_import_torch(spec_file):
     path = spec_file(GOOD)
     code = ("import sys; from specc.cli import main\n"
-            "try:\n    main(['validate', %r])\nexcept SystemExit as e:\n    assert e.code in (0, None)\n"
-            "assert 'torch' not in sys.modules, 'torch was imported'\nprint('clean')") % str(path)
+            f"try:\n    main(['validate', {str(path)!r}])\nexcept SystemExit as e:\n    assert e.code in (0, None)\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\nprint('clean')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and "clean" in out.stdout, out.stderr

@@ -135,7 +135,7 @@ def test_networks_gan_sketch(spec_file):
     gen = spec.network("generator")
     assert gen.type_of(gen.outputs[0]).shape == (1, 28, 28)
     with pytest.raises(SpecError, match="several networks"):
-        spec.graph
+        _ = spec.graph
     with pytest.raises(SpecError, match="did you mean 'generator'"):
         spec.network("generatr")
 
