@@ -69,7 +69,7 @@ class Issue:
 
     def text(self) -> str:
         """``file:line:col: path: message (received X)``."""
-        head = f"{self.where}: "
+        head = f"{self.where}: " if self.file or self.line is not None else ""
         if self.path:
             head += format_path(self.path) + ": "
         body = self.message

@@ -150,6 +150,7 @@ class Registries:
         self._regs = {kind: Registry(kind) for kind in GROUPS}
         self.plugins: dict[str, PluginInfo] = {}
         self._failed_modules: dict[str, str] = {}  # module -> why it failed to import
+        self._loaded_modules: set[str] = set()  # --plugin / SPECC_PLUGINS modules imported here
         self._discovered = not discover
 
     def __getitem__(self, kind: str) -> Registry:
@@ -241,7 +242,12 @@ class Registries:
         """
         with _using(self):
             try:
-                importlib.import_module(module)
+                if module in sys.modules and module not in self._loaded_modules and \
+                        not self._has_entries_from(module):
+                    importlib.reload(sys.modules[module])  # imported before, into another registry
+                else:
+                    importlib.import_module(module)
+                self._loaded_modules.add(module)
             except ModuleNotFoundError as exc:
                 if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
                     raise SpecError(f"plugin module '{module}' was not found", received=module,
@@ -249,6 +255,13 @@ class Registries:
                 raise SpecError(f"plugin module '{module}' failed to import: {exc}") from None
             except RegistryError as exc:
                 raise SpecError(f"plugin module '{module}': {exc}") from None
+            except Exception as exc:  # the module the user named is broken: their error
+                raise SpecError(f"plugin module '{module}' failed to import: "
+                                f"{type(exc).__name__}: {exc}") from None
+
+    def _has_entries_from(self, module: str) -> bool:
+        return any(origin.split(" ")[0] == module
+                   for reg in self._regs.values() for origin in reg._origin.values())
 
 
 def _check_layer_kind(obj: Any, value: str, name: str | None = None) -> None:

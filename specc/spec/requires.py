@@ -58,7 +58,7 @@ def check_requirements(requires: list[str]) -> None:
             installed = metadata.version(name)
         except metadata.PackageNotFoundError:
             errors.append(SpecError(f"this spec needs plugin '{name}', which is not installed",
-                                    path=path, hint=f"pip install {req!s}"))
+                                    path=path, hint=f"pip install '{req.strip()}'" if op else f"pip install {name}"))
             continue
         if op and not _satisfies(installed, op, wanted):
             errors.append(SpecError(f"this spec needs {name}{op}{wanted} but {installed} is "

@@ -1,0 +1,91 @@
+"""Plugin commands: ``specc plugins`` (what is installed and whether it loaded) and
+``specc plugin new NAME`` (a ready-to-install plugin package)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..errors import SpecError
+from ..registry import PluginInfo
+from .app import _console, echo, handle_errors, load_plugins, main, plugin_option
+
+_STATUS = {"ok": "ok", "partial": "partly loaded", "broken": "broken"}
+_STYLE = {"ok": "green", "partial": "yellow", "broken": "red"}
+
+
+def _status(info: PluginInfo) -> str:
+    if not info.errors:
+        return "ok"
+    return "partial" if info.provides else "broken"
+
+
+@main.command()
+@plugin_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+@handle_errors
+def plugins(plugins: tuple[str, ...], as_json: bool) -> None:
+    """List installed plugins (built-in specc included): version, what each provides, and
+    whether it loaded. A broken plugin is shown with its reason; the exit code stays 0."""
+    from ..registry import current
+
+    load_plugins(plugins)
+    regs = current()
+    regs.ensure_discovered()
+    infos = sorted(regs.plugins.values(), key=lambda i: (i.name != "specc", i.name.lower()))
+    if as_json:
+        click.echo(json.dumps([{"name": i.name, "version": i.version, "status": _status(i),
+                                "provides": i.provides, "not_loaded": i.broken,
+                                "errors": i.errors} for i in infos], indent=2))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table("plugin", "version", "provides", "status", box=None, pad_edge=False)
+    for info in infos:
+        provides = [f"{group}: {', '.join(sorted(names))}"
+                    for group, names in sorted(info.provides.items())]
+        provides += [f"{group} (not loaded): {', '.join(sorted(names))}"
+                     for group, names in sorted(info.broken.items())]
+        status = _status(info)
+        table.add_row(Text(info.name), Text(info.version or "-"),
+                      Text("\n".join(provides) or "-"), Text(_STATUS[status], _STYLE[status]))
+    console = _console()
+    console.print(table)
+    failed = [i for i in infos if i.errors]
+    for info in failed:
+        for reason in info.errors:  # plain text: reasons hold ':Name:' and '[...]'
+            console.print(Text.assemble((info.name, "red"), f": {reason}"))
+    if failed:
+        console.print("specs that do not use a broken plugin keep working; a spec that does "
+                      "gets an error naming it.", markup=False)
+
+
+@main.group()
+def plugin() -> None:
+    """Create plugin packages."""
+
+
+@plugin.command("new")
+@click.argument("name")
+@click.option("--dir", "directory", type=click.Path(file_okay=False),
+              help="Where to write the package (default: ./NAME).")
+@click.option("--layer", "layer", default="gated_dense", show_default=True,
+              help="Name of the example layer kind (snake_case, unique among installed kinds).")
+@handle_errors
+def new(name: str, directory: str | None, layer: str) -> None:
+    """Write a plugin package NAME: pyproject with a specc.layers entry point, one example
+    layer kind, a test using specc.testing, and a README. It installs and passes its tests."""
+    from ..plugin_scaffold import write_plugin
+
+    dest = Path(directory) if directory else Path(name)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise SpecError(f"'{dest}' exists and is not empty", received=str(dest),
+                        hint="choose another --dir, or remove it first")
+    written = write_plugin(name, dest, layer)
+    for path in written:
+        echo(f"wrote {path}", markup=False)
+    echo(f"\nnext:\n  pip install -e {dest}\n  pytest {dest / 'tests'}\n"
+         f"  specc layers describe {layer}", markup=False)
