@@ -25,6 +25,7 @@ _LAZY = {
     "load": ("specc.spec.spec", "load"),
     "Spec": ("specc.spec.spec", "Spec"),
     "build": ("specc.api", "build"),
+    "compile": ("specc.backends.builtin", "compile_spec"),
     "summary": ("specc.api", "summary"),
     "save_weights": ("specc.api", "save_weights"),
     "train": ("specc.train", ""),  # the package is callable: specc.train(spec, ...)
