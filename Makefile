@@ -13,7 +13,7 @@ $(PY):
 # torch==2.13.0 first: the CPU wheel on this machine; a bare `torch` can pull a multi-GB CUDA build.
 $(STAMP): $(PY) pyproject.toml plugins/specc-attention/pyproject.toml
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,data]"
 	$(PY) -m pip install -q -e plugins/specc-attention
 	touch $(STAMP)
 
