@@ -1,1 +1,45 @@
-"""Commands (being written)."""
+"""Picture commands: ``specc sample RUN -o grid.png`` and ``specc plot RUN -o curves.png``."""
+
+from __future__ import annotations
+
+import click
+
+from .app import echo, handle_errors, load_plugins, main, plugin_option
+
+
+@main.command()
+@click.argument("run")
+@click.option("-o", "--output", default="samples.png", show_default=True,
+              type=click.Path(dir_okay=False), help="PNG file to write.")
+@click.option("-n", "count", type=click.IntRange(min=1), help="How many samples (default: 64 "
+              "drawn samples, 12 reconstructions).")
+@click.option("--seed", default=0, show_default=True, help="Seed of codes and corruption.")
+@click.option("--checkpoint", default="best", show_default=True,
+              type=click.Choice(["best", "last"]))
+@click.option("--split", type=click.Choice(["val", "test", "train"]),
+              help="Samples to reconstruct (default: test if there is one, else val).")
+@plugin_option
+@handle_errors
+def sample(run: str, output: str, count: int | None, seed: int, checkpoint: str,
+           split: str | None, plugins: tuple[str, ...]) -> None:
+    """Draw what a trained run makes: VAE samples from the prior, GAN generator samples,
+    autoencoder reconstructions beside their inputs, or sparse-autoencoder filters."""
+    from ..viz import sample as draw
+
+    load_plugins(plugins)
+    path = draw(run, output, n=count, seed=seed, checkpoint=checkpoint, split=split)
+    echo(f"wrote {path}", markup=False)
+
+
+@main.command()
+@click.argument("runs", nargs=-1, required=True)
+@click.option("-o", "--output", default="curves.png", show_default=True,
+              type=click.Path(dir_okay=False), help="PNG file to write.")
+@handle_errors
+def plot(runs: tuple[str, ...], output: str) -> None:
+    """Plot training curves (loss, metrics, learning rate) from the metrics.csv of one or
+    more runs; validation curves are dashed."""
+    from ..viz import plot_runs
+
+    path = plot_runs(list(runs), output)
+    echo(f"wrote {path}", markup=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -48,6 +49,24 @@ class NetworkDef(BaseModel):
     outputs: list[str] | str | None = None
 
 
+class Pretrained(BaseModel):
+    """Weights for part of a network, loaded from a safetensors file after it is built
+    (transfer learning; see specc/backends/torch/pretrained.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str = Field(description="safetensors file; a relative path is read from the spec "
+                      "file's folder.")
+    nodes: list[str] | None = Field(None, description="Node names or globs to load (a block "
+                                    "instance's name selects its nodes); default: all.")
+    strict: bool = Field(True, description="Missing or unexpected keys are errors (else "
+                         "reported).")
+    prefix: str = Field("", description="Leading part of the file's keys to strip, e.g. "
+                        "'discriminator.'.")
+    network: str | None = Field(None, description="The network to load into (multi-network "
+                                "specs).")
+
+
 class TopLevel(BaseModel):
     """Fields allowed at the top of a spec (network bodies and blocks are checked later)."""
 
@@ -71,6 +90,8 @@ class TopLevel(BaseModel):
     blocks: dict[str, BlockDef] = Field(default_factory=dict)
     networks: dict[str, NetworkDef] | None = None
     train: dict[str, Any] | None = None
+    pretrained: Pretrained | None = Field(None, description="Load weights for part of the "
+                                          "network from a safetensors file.")
 
 
 @dataclass
@@ -205,11 +226,53 @@ def _load(src: Source, overrides: list[str] | tuple[str, ...], check_requires: b
         if not train_errors:
             train = _validate_train(train_raw, train_errors)
     errors.extend(train_errors)
+    if top.pretrained is not None and not errors:
+        _attach_pretrained(top.pretrained, networks, src, errors)
     if errors:
         raise SpecError.collect(errors)
     name = top.name or (src.file and Path(src.file).stem) or "model"
     resolved = _resolved(data, top, networks, train)
     return Spec(name=name, networks=networks, top=top, resolved=resolved, source=src, train=train)
+
+
+def _attach_pretrained(cfg: Pretrained, networks: dict[str, LayerGraph], src: Source,
+                       errors: list[SpecError]) -> None:
+    """Hand ``pretrained`` (its file made absolute) to the network's build through
+    ``graph.meta``. It is left out of the resolved spec: a run's checkpoints hold the loaded
+    weights, so rebuilding a run never reads the file again."""
+    name = cfg.network or (next(iter(networks)) if len(networks) == 1 else None)
+    if name not in networks:
+        from ..errors import did_you_mean
+
+        errors.append(SpecError("say which network the pretrained weights are for"
+                                if name is None else f"no network '{name}'",
+                                path=("pretrained", "network"), received=cfg.network,
+                                hint=did_you_mean(str(name), networks)
+                                or "networks: " + ", ".join(networks)))
+        return
+    names = list(networks[name].nodes)
+    prefixes = {n.rsplit(".", i)[0] for n in names for i in range(n.count(".") + 1)}
+    for i, pattern in enumerate(cfg.nodes or ()):
+        if not any(node_selected(n, [pattern]) for n in names):
+            from ..errors import did_you_mean
+
+            errors.append(SpecError(f"no node matches '{pattern}'",
+                                    path=("pretrained", "nodes", i),
+                                    hint=did_you_mean(pattern, sorted(prefixes))
+                                    or "nodes: " + ", ".join(names[:8])))
+    path = Path(cfg.file).expanduser()
+    if not path.is_absolute() and src.file and not src.file.startswith("<"):
+        path = Path(src.file).resolve().parent / path
+    networks[name].meta["pretrained"] = cfg.model_copy(update={"file": str(path)})
+
+
+def node_selected(name: str, patterns: list[str] | None) -> bool:
+    """Whether node ``name`` matches one of ``patterns`` (None: all): globs over node names,
+    where a block instance's name (``layer1``) also selects the nodes inside it."""
+    if patterns is None:
+        return True
+    return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(name, p + ".*")
+               for p in patterns)
 
 
 def _validate_train(raw: dict[str, Any], errors: list[SpecError]) -> Any:

@@ -111,3 +111,13 @@ def test_save_weights_round_trip(tmp_path):
     (tmp_path / "bad.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(specc.SpecError, match="not a readable safetensors file"):
         load_weights(a, tmp_path / "bad.safetensors")
+
+
+def test_node_names_that_torch_modules_use_are_safe():
+    spec = specc.load({"specc": 1, "inputs": {"x": [4]}, "nodes": {
+        "code": {"op": "dense", "in": "x", "units": 3},
+        "forward": {"op": "dense", "in": "code", "units": 2},
+        "training": {"op": "relu", "in": "forward"}}, "outputs": ["training"]})
+    m = specc.build(spec)
+    assert m(torch.rand(2, 4)).shape == (2, 2)
+    assert "code_.weight" in m.state_dict() and m.training is True

@@ -28,8 +28,10 @@ FINAL_PROBABILITY = ("softmax", "sigmoid")
 
 def attr_name(node_name: str) -> str:
     """A valid Python attribute name for a node (block nodes contain dots: ``a.0.b`` ->
-    ``a__0__b``)."""
-    return re.sub(r"\W", "_", node_name.replace(".", "__"))
+    ``a__0__b``); names that torch modules already use (``code``, ``graph``, ``forward``,
+    ``training``, ...) get a trailing ``_``."""
+    name = re.sub(r"\W", "_", node_name.replace(".", "__"))
+    return name + "_" if name in _RESERVED else name
 
 
 class SpeccModule(fx.GraphModule):
@@ -37,6 +39,10 @@ class SpeccModule(fx.GraphModule):
 
     input_names: list[str]
     output_names: list[str]
+
+
+_RESERVED = frozenset(dir(SpeccModule(nn.Module(), fx.Graph()))) | {"input_names", "output_names",
+                                                                   "aux_loss"}
 
 
 def build_module(graph: LayerGraph, *, seed: int | None = 0, logits: bool = False,
@@ -61,6 +67,10 @@ def build_module(graph: LayerGraph, *, seed: int | None = 0, logits: bool = Fals
     gm.input_names = list(graph.inputs)
     gm.output_names = list(graph.outputs)
     _freeze(gm, graph)
+    if graph.meta.get("pretrained") is not None:  # transfer learning: spec's `pretrained:`
+        from .pretrained import apply_pretrained
+
+        apply_pretrained(gm, graph, graph.meta["pretrained"])
     if dtype is not None:
         dt = _DTYPES[dtype] if isinstance(dtype, str) else dtype
         gm.to(dtype=dt)

@@ -1,0 +1,307 @@
+"""Pictures of trained runs: samples and reconstructions (:func:`sample`), training curves
+(:func:`plot_runs`). Headless: matplotlib with the Agg backend, imported on first use.
+
+What :func:`sample` draws depends on the network:
+
+- a ``gaussian_sample`` layer (VAE): decodes codes drawn from the prior N(0, I);
+- an ``activity_sparsity`` layer (sparse autoencoder): the filters (weights) of the layer whose
+  activations it penalises, one image per hidden unit;
+- ``train.target: input`` (autoencoders): held-out inputs above their reconstructions, with
+  the corrupted inputs between them when the network has a noise layer (denoising);
+- a ``generator`` network (GAN): images from random codes.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import SpecError
+
+NOISE_KINDS = ("gaussian_noise", "masking_noise")
+ACTIVATION_KINDS = ("activation", "relu", "leaky_relu", "sigmoid", "tanh", "softmax")
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+# -- images -------------------------------------------------------------------------------------
+
+
+def image_shape(shape: tuple[int | None, ...]) -> tuple[int, int, int]:
+    """(channels, height, width) to draw a sample of this per-sample shape as."""
+    if len(shape) == 3 and shape[0] in (1, 3) and None not in shape:
+        return shape  # type: ignore[return-value]
+    if len(shape) == 2 and None not in shape:
+        return (1, shape[0], shape[1])  # type: ignore[return-value]
+    n = math.prod(d or 1 for d in shape)
+    for c in (1, 3):
+        side = math.isqrt(n // c)
+        if n % c == 0 and side * side * c == n:
+            return (c, side, side)
+    raise SpecError(f"cannot draw samples of shape {list(shape)} as images",
+                    hint="sample draws image-like data: (C, H, W), (H, W) or a square number of "
+                    "values")
+
+
+def mosaic(images: np.ndarray, cols: int, pad: int = 1, fill: float = 1.0) -> np.ndarray:
+    """Images (N, C, H, W) tiled in a grid with ``cols`` columns; (rows*H', cols*W', C)."""
+    n, c, h, w = images.shape
+    rows = max(1, -(-n // cols))
+    out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), fill, np.float32)
+    for i, img in enumerate(images):
+        r, k = divmod(i, cols)
+        y, x = pad + r * (h + pad), pad + k * (w + pad)
+        out[y:y + h, x:x + w] = np.moveaxis(img, 0, -1)
+    return out
+
+
+def save_grid(rows: list[tuple[str, np.ndarray]], output: str | Path, title: str,
+              cols: int | None = None, normalize: bool = False) -> Path:
+    """Draw labelled rows of images (each (N, C, H, W), values in [0, 1] unless
+    ``normalize``) as one PNG."""
+    plt = _pyplot()
+    if normalize:
+        rows = [(label, _normalize(imgs)) for label, imgs in rows]
+    cols = cols or max(len(imgs) for _, imgs in rows)
+    tiles = [mosaic(np.clip(imgs, 0.0, 1.0), cols) for _, imgs in rows]
+    height = sum(t.shape[0] for t in tiles)
+    width = max(t.shape[1] for t in tiles)
+    scale = min(10 / width, 10 / height) * 1.0
+    fig, axes = plt.subplots(len(rows), 1, squeeze=False,
+                             figsize=(max(width * scale, 3), height * scale + 0.6 + 0.3 * len(rows)),
+                             gridspec_kw={"height_ratios": [t.shape[0] for t in tiles]})
+    for ax, (label, _), tile in zip(axes[:, 0], rows, tiles, strict=True):
+        grey = tile.shape[-1] == 1
+        ax.imshow(tile[..., 0] if grey else tile, cmap="gray" if grey else None, vmin=0, vmax=1,
+                  interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if label:
+            ax.set_title(label, fontsize=9, loc="left")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(output, dpi=100)
+    plt.close(fig)
+    return output
+
+
+def _normalize(imgs: np.ndarray) -> np.ndarray:
+    """Each image scaled on its own to [0, 1] (filters have arbitrary scales)."""
+    flat = imgs.reshape(len(imgs), -1)
+    lo, hi = flat.min(axis=1), flat.max(axis=1)
+    span = np.where(hi - lo > 1e-12, hi - lo, 1.0)
+    return ((flat - lo[:, None]) / span[:, None]).reshape(imgs.shape)
+
+
+# -- running parts of a network -----------------------------------------------------------------
+
+
+def run_from(model: Any, graph: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """Values of every node computable from ``given`` (node or input name -> tensor), e.g. a
+    VAE's decoder from its code: nodes that need anything else are left out."""
+    import torch
+
+    from .backends.torch.build import attr_name
+
+    env = dict(given)
+    with torch.no_grad():
+        for name, node in graph.nodes.items():
+            if name in env or not all(i in env for i in node.inputs):
+                continue
+            value = model.get_submodule(attr_name(node.share or name))(
+                *[env[i] for i in node.inputs])
+            act = f"{attr_name(name)}_{node.activation}"
+            if node.activation and hasattr(model, act):
+                value = getattr(model, act)(value)
+            env[name] = value
+    return env
+
+
+def held_out_inputs(spec: Any, split: str | None = None) -> np.ndarray:
+    """Held-out samples of a one-input spec, preprocessed as in training."""
+    from .data.prepare import prepare
+
+    graph = spec.graph
+    if spec.train is None:
+        raise SpecError(f"spec '{spec.name}' has no train section to take samples from")
+    prep = prepare(spec.train.data, graph.inputs, {})
+    split = split or prep.held_out() or "train"
+    if split not in prep.parts:
+        raise SpecError(f"the run has no '{split}' split", hint="splits: " + ", ".join(prep.parts))
+    return prep.parts[split].inputs[next(iter(graph.inputs))]
+
+
+# -- sample -------------------------------------------------------------------------------------
+
+
+def sample(run: str | Path, output: str | Path, *, n: int | None = None, seed: int = 0,
+           checkpoint: str = "best", split: str | None = None) -> Path:
+    """Draw what a trained generative or reconstructing network makes (see the module doc)."""
+    import torch
+
+    from .train.api import load_model
+    from .train.rundir import load_run
+
+    spec, _, info = load_run(run, checkpoint)
+    tag = info["checkpoint"]
+    gen = torch.Generator().manual_seed(seed)
+    if "generator" in spec.networks:
+        graph = spec.network("generator")
+        model = load_model(run, "generator", tag)
+        z = [torch.randn((n or 64,) + tuple(t.shape), generator=gen) for t in graph.inputs.values()]
+        with torch.no_grad():
+            out = model(*z)
+        imgs = _as_images(out, graph.type_of(graph.outputs[0]).shape)
+        return save_grid([("", imgs)], output, f"{spec.name}: generator samples", cols=8)
+    graph = spec.graph
+    model = load_model(run, checkpoint=tag)
+    by_kind = {node.kind: name for name, node in graph.nodes.items()}
+    title = f"{spec.name} ({tag} checkpoint, epoch {info['epoch']})"
+    if "gaussian_sample" in by_kind:
+        code = by_kind["gaussian_sample"]
+        z = torch.randn((n or 64,) + tuple(graph.type_of(code).shape), generator=gen)
+        env = run_from(model, graph, {code: z})
+        out = graph.outputs[0]
+        if out not in env:
+            raise SpecError(f"output '{out}' does not depend on the sampled code '{code}' alone")
+        imgs = _as_images(env[out], graph.type_of(out).shape)
+        return save_grid([("", imgs)], output, f"{title}: samples from the prior N(0, I)", cols=8)
+    if "activity_sparsity" in by_kind:
+        weights = _filters(model, graph, by_kind["activity_sparsity"])
+        shape = image_shape(next(iter(graph.inputs.values())).shape)
+        imgs = weights.reshape((len(weights),) + shape)
+        cols = math.ceil(math.sqrt(len(imgs)))
+        return save_grid([("", imgs)], output, f"{title}: learned filters", cols=cols,
+                         normalize=True)
+    if spec.train is not None and spec.train.target == "input":
+        x = held_out_inputs(spec, split)[: n or 12]
+        shape = image_shape(next(iter(graph.inputs.values())).shape)
+        rows = [("input", x.reshape((len(x),) + shape))]
+        noise = next((node for node in graph.nodes.values() if node.kind in NOISE_KINDS), None)
+        if noise is not None:
+            x = _corrupt(x, noise, np.random.default_rng(seed))
+            rows.append((f"corrupted ({noise.kind})", x.reshape((len(x),) + shape)))
+        with torch.no_grad():
+            out = model(torch.from_numpy(np.ascontiguousarray(x)))
+        out = out[0] if isinstance(out, tuple) else out
+        rows.append(("reconstruction", out.numpy().reshape((len(x),) + shape)))
+        return save_grid(rows, output, f"{title}: held-out reconstructions")
+    raise SpecError(f"nothing to sample from spec '{spec.name}'",
+                    hint="sample draws VAE and GAN samples, autoencoder reconstructions and "
+                    "sparse-autoencoder filters; for classifiers use specc evaluate")
+
+
+def _as_images(out: Any, shape: tuple[int | None, ...]) -> np.ndarray:
+    out = out[0] if isinstance(out, tuple) else out
+    arr = out.detach().cpu().numpy()
+    return arr.reshape((len(arr),) + image_shape(shape))
+
+
+def _corrupt(x: np.ndarray, node: Any, rng: np.random.Generator) -> np.ndarray:
+    if node.kind == "gaussian_noise":
+        return (x + rng.normal(0.0, node.params.stddev, x.shape)).astype(np.float32)
+    return (x * (rng.random(x.shape) >= node.params.rate)).astype(np.float32)
+
+
+def _filters(model: Any, graph: Any, sparsity: str) -> np.ndarray:
+    """Weights (units, inputs) of the dense layer whose activations ``sparsity`` penalises."""
+    from .backends.torch.build import attr_name
+
+    name = graph.nodes[sparsity].inputs[0]
+    while name in graph.nodes and graph.nodes[name].kind in ACTIVATION_KINDS:
+        name = graph.nodes[name].inputs[0]
+    node = graph.nodes.get(name)
+    if node is None or node.kind != "dense":
+        raise SpecError("filters are drawn for a dense layer feeding activity_sparsity",
+                        received=node.kind if node is not None else name)
+    weight = model.get_submodule(attr_name(node.share or name)).weight
+    return weight.detach().cpu().numpy()
+
+
+# -- training curves ----------------------------------------------------------------------------
+
+
+SKIP_COLUMNS = ("epoch", "step", "time")
+
+
+def plot_runs(runs: list[str | Path], output: str | Path) -> Path:
+    """Training curves from the runs' metrics.csv: one panel per quantity (loss, each metric,
+    the learning rate when it changes), training solid and validation dashed."""
+    from .train.rundir import read_metrics, resolve_run
+
+    plt = _pyplot()
+    tables = []
+    for run in runs:
+        path = resolve_run(run)
+        rows = read_metrics(path)
+        if not rows:
+            raise SpecError(f"run '{run}' has no metrics.csv rows yet",
+                            hint="it is written at the end of each epoch")
+        tables.append((path, rows))
+    names = [_spec_name(path) for path, _ in tables]
+    tables = [(("" if len(tables) == 1 else f"{name} " if names.count(name) == 1 else
+                f"{name} ({path.name}) "), rows) for name, (path, rows) in zip(names, tables,
+                                                                            strict=True)]
+    panels: list[str] = []
+    for _, rows in tables:
+        for col in rows[0]:
+            base = col.removeprefix("val_")
+            if col not in SKIP_COLUMNS and base not in panels and _numeric(rows, col):
+                panels.append(base)
+    if "lr" in panels and all(len({r.get("lr") for r in rows}) <= 1 for _, rows in tables):
+        panels.remove("lr")
+    panels.sort(key=lambda p: (p != "loss", p == "lr"))  # loss first, learning rate last
+    cols = min(len(panels), 3) or 1
+    nrows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(nrows, cols, squeeze=False, figsize=(4.2 * cols, 3.2 * nrows))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, base in enumerate(panels):
+        ax = axes[i // cols][i % cols]
+        for j, (label, rows) in enumerate(tables):
+            epochs = [r["epoch"] for r in rows]
+            for col, style in ((base, "-"), (f"val_{base}", "--")):
+                if col in rows[0] and _numeric(rows, col):
+                    what = "val" if col.startswith("val_") else ("train" if base != "lr" else "lr")
+                    ax.plot(epochs, [r[col] for r in rows], style, color=colors[j % len(colors)],
+                            label=f"{label}{what}", marker="." if len(epochs) < 30 else None)
+        values = [r[c] for _, rows in tables for r in rows for c in (base, f"val_{base}")
+                  if isinstance(r.get(c), int | float) and r[c] > 0]
+        if base in ("loss", "lr") and values and max(values) / min(values) > 30:
+            ax.set_yscale("log")
+        ax.set_title(base)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    for k in range(len(panels), nrows * cols):
+        axes[k // cols][k % cols].axis("off")
+    title = "training curves" + (f" of {names[0]}" if len(names) == 1 else "")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(output, dpi=100)
+    plt.close(fig)
+    return output
+
+
+def _numeric(rows: list[dict[str, Any]], col: str) -> bool:
+    return any(isinstance(r.get(col), int | float) for r in rows)
+
+
+def _spec_name(path: Path) -> str:
+    import yaml
+
+    doc = yaml.safe_load((path / "spec.resolved.yaml").read_text()) or {}
+    return str(doc.get("name") or path.name)
