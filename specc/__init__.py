@@ -31,6 +31,7 @@ _LAZY = {
     "train": ("specc.train", ""),  # the package is callable: specc.train(spec, ...)
     "evaluate": ("specc.train.api", "evaluate"),
     "predict": ("specc.train.api", "predict"),
+    "load_model": ("specc.train.api", "load_model"),
     "export": ("specc.backends.onnx.export", "export"),
     "InferenceSession": ("specc.backends.onnx.runtime", "InferenceSession"),
 }

@@ -1,0 +1,206 @@
+"""Training commands: train, evaluate, predict."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import SpecError
+from .app import (
+    EXIT_INTERRUPTED,
+    echo,
+    handle_errors,
+    load_plugins,
+    main,
+    plugin_option,
+    set_option,
+)
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
+
+
+@main.command()
+@click.argument("spec", required=False)
+@set_option
+@plugin_option
+@click.option("--out", type=click.Path(file_okay=False), help="Run directory (default "
+              "runs/<name>/<timestamp>); an earlier run there is replaced.")
+@click.option("--resume", is_flag=False, flag_value="", default=None, metavar="[RUN]",
+              help="Continue a run from its last checkpoint: `specc train RUN --resume` or "
+              "`specc train --resume RUN`.")
+@click.option("--epochs", type=click.IntRange(min=0), help="Override train.epochs.")
+@click.option("--seed", type=int, help="Override train.seed.")
+@click.option("--device", default="auto", show_default=True,
+              type=click.Choice(["auto", "cpu", "cuda"]), help="Where to train.")
+@click.option("--nproc", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Data-parallel worker processes (torch.distributed; gloo on CPU, NCCL on GPU).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@handle_errors
+def train(spec: str | None, overrides: tuple[str, ...], plugins: tuple[str, ...], out: str | None,
+          resume: str | None, epochs: int | None, seed: int | None, device: str, nproc: int,
+          quiet: bool) -> None:
+    """Train SPEC (a file or built-in name) and write a run directory.
+
+    Multi-node: run `torchrun --nnodes N --nproc-per-node P --rdzv-backend c10d
+    --rdzv-endpoint HOST:PORT -m specc.train.worker SPEC --out DIR` on every node.
+    """
+    from ..train.api import train as train_api
+    from ..train.session import Interrupted
+
+    load_plugins(plugins)
+    if resume is not None:
+        target = resume or spec
+        if not target:
+            raise SpecError("--resume needs a run directory", hint="specc train RUN --resume")
+        resume_arg: Any = target
+        source = None
+    else:
+        if not spec:
+            raise SpecError("give a spec to train", hint="specc train specs/dcn.yaml")
+        resume_arg, source = None, spec
+    try:
+        run = train_api(source, out=out, overrides=overrides, resume=resume_arg, device=device,
+                        quiet=quiet, epochs=epochs, seed=seed, nproc=nproc)
+    except Interrupted as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    if quiet:
+        return
+    logs = {k: v for k, v in run.logs.items() if k not in ("epoch", "step", "time", "lr")}
+    from ..train.progress import fmt_logs
+
+    echo(f"[green]trained[/] {run.spec.name}: {fmt_logs(logs)}", markup=True)
+    echo(f"run directory: {run.dir}", markup=False)
+
+
+@main.command()
+@click.argument("run")
+@click.option("--split", type=click.Choice(["val", "test", "train"]),
+              help="Which split (default: test if there is one, else val).")
+@click.option("--checkpoint", default="best", show_default=True,
+              type=click.Choice(["best", "last"]))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@plugin_option
+@handle_errors
+def evaluate(run: str, split: str | None, checkpoint: str, as_json: bool,
+             plugins: tuple[str, ...]) -> None:
+    """Print the spec's metrics on held-out data (and a confusion matrix for classifiers)."""
+    from ..train.api import evaluate as evaluate_api
+
+    load_plugins(plugins)
+    result = evaluate_api(run, split=split, checkpoint=checkpoint)
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(highlight=False)
+    con.print(f"{result['split']} split: {result['n']} samples, checkpoint "
+              f"{result['checkpoint']} (epoch {result['epoch']})", markup=False)
+    table = Table("metric", "value")
+    skip = ("split", "n", "checkpoint", "epoch", "confusion", "labels")
+    for k, v in result.items():
+        if k not in skip:
+            table.add_row(k, f"{v:.6g}" if isinstance(v, float) else str(v))
+    con.print(table)
+    if "confusion" in result:
+        labels = result["labels"]
+        cm = Table("true \\ predicted", *labels, title="confusion matrix")
+        for name, row in zip(labels, result["confusion"], strict=True):
+            cm.add_row(name, *[str(v) for v in row])
+        con.print(cm)
+
+
+def read_input(path: str, run: str) -> Any:
+    """An input file for predict: .npy/.npz, .csv (one sample per row) or an image."""
+    import numpy as np
+
+    p = Path(path)
+    if not p.is_file():
+        raise SpecError(f"input file '{path}' does not exist", path=("--input",))
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".npy":
+            return np.load(p, allow_pickle=False)
+        if suffix == ".npz":
+            data = np.load(p, allow_pickle=False)
+            keys = list(data.keys())
+            return data["x"] if "x" in keys else data[keys[0]]
+        if suffix in (".csv", ".txt"):
+            return np.loadtxt(p, delimiter="," if suffix == ".csv" else None, ndmin=2,
+                              dtype=np.float32)
+        if suffix in IMAGE_SUFFIXES:
+            return _read_image(p, run)
+    except (ValueError, OSError) as exc:
+        raise SpecError(f"cannot read input '{path}': {exc}", path=("--input",)) from None
+    raise SpecError(f"unsupported input file type '{suffix}'", path=("--input",),
+                    hint="use .npy, .npz, .csv or an image (.png, .jpg, ...)")
+
+
+def _read_image(p: Path, run: str) -> Any:
+    import numpy as np
+    from PIL import Image
+
+    from ..train.rundir import load_spec
+
+    t = next(iter(load_spec(run).graph.inputs.values()))
+    with Image.open(p) as im:
+        if t.rank == 3 and None not in t.shape:
+            c, h, w = t.shape
+            im = im.convert("L" if c == 1 else "RGB").resize((w, h), Image.Resampling.BILINEAR)
+        else:
+            im = im.convert("L")
+        a = np.asarray(im, dtype=np.float32)
+    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+
+
+@main.command()
+@click.argument("run")
+@click.option("--input", "input_path", required=True, metavar="FILE",
+              help="Samples as .npy/.npz, .csv (one per row) or an image file.")
+@click.option("--checkpoint", default="best", show_default=True,
+              type=click.Choice(["best", "last"]))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@plugin_option
+@handle_errors
+def predict(run: str, input_path: str, checkpoint: str, as_json: bool,
+            plugins: tuple[str, ...]) -> None:
+    """Print predictions of a trained run (class labels with probabilities for classifiers)."""
+    import numpy as np
+
+    from ..train.api import predict as predict_api
+    from ..train.rundir import resolve_run
+
+    load_plugins(plugins)
+    resolve_run(run)
+    x = read_input(input_path, run)
+    values = predict_api(run, x, checkpoint=checkpoint, labels=False)
+    labels = predict_api(run, x, checkpoint=checkpoint, labels=True)
+    if isinstance(values, dict):
+        out = {k: np.asarray(v).tolist() for k, v in values.items()}
+        click.echo(json.dumps(out) if as_json else "\n".join(f"{k}: {v}" for k, v in out.items()))
+        return
+    is_class = labels.dtype == object
+    rows = []
+    for i in range(len(values)):
+        if is_class:
+            lab = labels[i]
+            if np.ndim(lab) == 0:
+                rows.append({"label": str(lab), "probability": float(np.max(values[i]))})
+            else:
+                rows.append({"labels": np.asarray(lab).tolist()})
+        else:
+            rows.append({"value": np.asarray(values[i]).tolist()})
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for i, r in enumerate(rows):
+        if "label" in r:
+            click.echo(f"{i}: {r['label']}  (p={r['probability']:.3f})")
+        else:
+            click.echo(f"{i}: {next(iter(r.values()))}")

@@ -1,0 +1,462 @@
+"""Turn a dataset into arrays that fit a network: split, window, scale, shape and check.
+
+Everything here is NumPy; the trainer wraps the arrays as tensors. Data that cannot fit the
+network (feature count, sequence shape, dtype, label range) is refused here, before any
+training, with a :class:`SpecError` located at ``train.data``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..types import TensorType, fmt_shape
+from .base import RawData, data_error
+from .splits import split_indices
+
+CLASS_LOSSES = ("cross_entropy",)
+
+
+@dataclass
+class OutputTarget:
+    """What one network output is trained against."""
+
+    type: TensorType
+    loss: str | None = None  # canonical loss name, None for loss-free regimes
+    target: str = "labels"  # 'labels', 'input' or a dataset array name
+
+
+@dataclass
+class Part:
+    """One split: network inputs, array targets per output, other arrays, sample indices."""
+
+    inputs: dict[str, np.ndarray]
+    targets: dict[str, np.ndarray]
+    extras: dict[str, np.ndarray]
+    index: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.index)
+
+
+@dataclass
+class Prepared:
+    parts: dict[str, Part]
+    raw: RawData
+    input_targets: dict[str, str]  # output -> graph input it reconstructs
+    preprocess: dict[str, dict[str, Any]]  # graph input -> JSON record (apply_preprocess)
+    target_scale: dict[str, dict[str, list[float]]]  # output -> {"scale": .., "shift": ..}
+    split_record: dict[str, Any]
+    classes: dict[str, int] = field(default_factory=dict)  # classifier output -> classes
+
+    @property
+    def task(self) -> str:
+        return self.raw.task
+
+    @property
+    def labels(self) -> list[str] | None:
+        return self.raw.labels
+
+    def held_out(self) -> str | None:
+        """The split evaluate reports on: test when there is one, else val."""
+        return "test" if "test" in self.parts else ("val" if "val" in self.parts else None)
+
+    def record(self) -> dict[str, Any]:
+        """JSON for the run directory (``data.json``): what predict needs to repeat."""
+        return {"dataset": self.raw.meta.get("dataset"), "task": self.task,
+                "labels": self.labels, "vocab": self.raw.vocab, "preprocess": self.preprocess,
+                "target_scale": self.target_scale, "input_targets": self.input_targets,
+                "classes": self.classes}
+
+
+def load_raw(cfg: Any) -> RawData:
+    """Load the dataset named in a DataConfig, with its own parameters validated."""
+    from ..errors import SpecError
+    from ..registry import current
+    from ..spec.pyd import validate_model
+
+    try:
+        ds = current().datasets.get(cfg.dataset)
+    except SpecError as err:
+        raise err.prefixed(("train", "data", "dataset")) from None
+    params, errs = validate_model(ds.Params, cfg.dataset_params, ("train", "data"))
+    if errs:
+        raise SpecError.collect(errs)
+    raw = ds.load(params)
+    raw.meta.setdefault("dataset", ds.name)
+    if cfg.limit is not None:
+        raw.arrays = {k: v[: cfg.limit] for k, v in raw.arrays.items()}
+    return raw
+
+
+def prepare(cfg: Any, inputs: dict[str, TensorType], outputs: dict[str, OutputTarget],
+            raw: RawData | None = None) -> Prepared:
+    """Split, window, scale and shape the data of ``cfg`` (a DataConfig) for a network with
+    these ``inputs`` and ``outputs``; refuse data that does not fit."""
+    raw = raw if raw is not None else load_raw(cfg)
+    series = raw.task == "series"
+    if series and cfg.window is None and any(_seq_target(o) for o in outputs.values()):
+        raise data_error(f"dataset '{cfg.dataset}' is a series; cut it into samples with "
+                         "window: {size: N}", "window")
+    n = len(raw.arrays["x"])
+    idx, record = split_indices(n, cfg.split, raw, series=series)
+    input_keys = _input_keys(cfg, inputs, raw)
+    pre: dict[str, dict[str, Any]] = {}
+    target_scale: dict[str, dict[str, list[float]]] = {}
+    if series:
+        parts, pre, target_scale = _series_parts(cfg, raw, idx, inputs, outputs, input_keys)
+    else:
+        parts = {}
+        for name, t in inputs.items():
+            train_x = _shape(raw.arrays[input_keys[name]][idx["train"]], t, cfg, name)
+            pre[name] = _fit_preprocess(cfg, raw, t, train_x, input_keys[name])
+        for split, ix in idx.items():
+            ins = {name: apply_preprocess(pre[name], raw.arrays[input_keys[name]][ix], t, cfg,
+                                          name) for name, t in inputs.items()}
+            extras = {k: v[ix] for k, v in raw.arrays.items() if k not in input_keys.values()}
+            parts[split] = Part(ins, {}, extras, ix)
+    prep = Prepared(parts, raw, {}, pre, target_scale, record)
+    _attach_targets(cfg, prep, inputs, outputs)
+    return prep
+
+
+# -- inputs ---------------------------------------------------------------------------------
+
+
+def _input_keys(cfg: Any, inputs: dict[str, TensorType], raw: RawData) -> dict[str, str]:
+    keys = dict(cfg.inputs or {})
+    for name in inputs:
+        if name in keys:
+            continue
+        if len(inputs) == 1:
+            keys[name] = "x"
+        elif name in raw.arrays:
+            keys[name] = name
+        else:
+            raise data_error(f"the network has several inputs and dataset '{cfg.dataset}' has "
+                             f"no array named '{name}'", "inputs",
+                             hint="map inputs to arrays: inputs: {" + name + ": x}; arrays: "
+                             + ", ".join(raw.arrays))
+    for name, key in keys.items():
+        if name not in inputs:
+            raise data_error(f"the network has no input '{name}'", "inputs",
+                             hint="inputs: " + ", ".join(inputs))
+        if key not in raw.arrays:
+            raise data_error(f"dataset '{cfg.dataset}' has no array '{key}'", "inputs",
+                             hint="arrays: " + ", ".join(raw.arrays))
+    return keys
+
+
+def _matches(shape: tuple[int, ...], want: tuple[int | None, ...]) -> bool:
+    return len(shape) == len(want) and all(w is None or w == s for s, w in zip(shape, want, strict=True))
+
+
+def _reshape_to(sample: tuple[int, ...], want: tuple[int | None, ...]) -> tuple[int, ...] | None:
+    """The shape ``want`` with dynamic axes filled so it holds the same number of values."""
+    total = int(np.prod(sample)) if sample else 1
+    known = int(np.prod([w for w in want if w is not None])) if want else 1
+    free = [i for i, w in enumerate(want) if w is None]
+    if len(free) > 1 or known == 0 or total % known:
+        return None
+    if not free:
+        return tuple(want) if known == total else None  # type: ignore[arg-type]
+    out = list(want)
+    out[free[0]] = total // known
+    return tuple(out)  # type: ignore[arg-type]
+
+
+def describe(shape: tuple[int | None, ...]) -> str:
+    n = None if any(d is None for d in shape) else int(np.prod(shape)) if shape else 1
+    extra = f" = {n} values" if n is not None and len(shape) > 1 else ""
+    return fmt_shape(shape) + extra
+
+
+def _shape(x: np.ndarray, t: TensorType, cfg: Any, name: str) -> np.ndarray:
+    """Reshape samples of ``x`` to the input type ``t`` per ``cfg.view``; refuse mismatches."""
+    sample = x.shape[1:]
+    want = t.shape
+    view = cfg.view
+    if view == "image":
+        if len(sample) == 2:
+            x = x[:, None]
+        elif len(sample) != 3:
+            raise data_error(f"view 'image' needs samples of shape (H, W) or (C, H, W) "
+                             f"(received {fmt_shape(sample)})", "view")
+    elif view == "sequence":
+        if len(sample) == 3 and sample[0] == 1:
+            x = x[:, 0]
+        elif len(sample) == 1:
+            x = x[:, :, None]
+        elif len(sample) != 2:
+            raise data_error(f"view 'sequence' needs samples of shape (steps, features) "
+                             f"(received {fmt_shape(sample)})", "view")
+    elif view == "flat":
+        x = x.reshape(len(x), -1)
+    sample = x.shape[1:]
+    if _matches(sample, want):
+        pass
+    elif view == "auto" and (target := _reshape_to(sample, want)) is not None:
+        x = x.reshape((len(x),) + target)
+    else:
+        data_n = int(np.prod(sample)) if sample else 1
+        hint = None
+        if t.rank >= 1 and want[-1] is not None and (len(sample) == 1 or t.rank == 1):
+            hint = (f"the data has {sample[-1] if sample else 1} features per sample; the input "
+                    f"'{name}' takes {want[-1]}")
+        raise data_error(f"dataset '{cfg.dataset}' gives samples of shape "
+                         f"{describe(sample)}{'' if len(sample) > 1 else ''}, which do not fit "
+                         f"input '{name}' of shape {describe(want)}", "dataset",
+                         received=f"{data_n} values per sample", hint=hint)
+    if t.dtype.startswith("int"):
+        if x.dtype.kind not in "iub":
+            raise data_error(f"input '{name}' takes integer ids ({t.dtype}) but dataset "
+                             f"'{cfg.dataset}' gives {x.dtype} values", "dataset",
+                             hint="integer token ids feed an 'embedding' layer")
+        return x.astype(np.int64)
+    return x.astype(np.float32) if x.dtype != np.float32 else x
+
+
+def _stat_axes(t: TensorType, ndim: int) -> tuple[int, ...]:
+    """Axes reduced when fitting scale statistics: all but the feature axis."""
+    if t.rank == 0:
+        return tuple(range(ndim))
+    feat = (t.feature_axis % t.rank) + 1
+    return tuple(a for a in range(ndim) if a != feat)
+
+
+def _fit_preprocess(cfg: Any, raw: RawData, t: TensorType, train_x: np.ndarray,
+                    key: str) -> dict[str, Any]:
+    rec: dict[str, Any] = {"key": key, "shape": list(t.shape), "dtype": t.dtype,
+                           "view": cfg.view, "rescale": cfg.rescale, "scale": "none"}
+    if t.dtype.startswith("int"):
+        return rec
+    x = train_x * cfg.rescale if cfg.rescale else train_x
+    if cfg.scale == "unit":
+        vmax = raw.value_max if raw.value_max is not None and not cfg.rescale \
+            else float(np.abs(x).max() or 1.0)
+        rec.update(scale="unit", max=vmax)
+    elif cfg.scale in ("standard", "minmax"):
+        axes = _stat_axes(t, x.ndim)
+        if cfg.scale == "standard":
+            lo, span = x.mean(axis=axes), x.std(axis=axes)
+        else:
+            lo, span = x.min(axis=axes), x.max(axis=axes) - x.min(axis=axes)
+        span = np.where(span > 1e-12, span, 1.0)
+        rec.update(scale=cfg.scale, shift=np.atleast_1d(lo).astype(float).tolist(),
+                   div=np.atleast_1d(span).astype(float).tolist())
+    if cfg.normalize is not None:
+        rec["normalize"] = cfg.normalize.model_dump()
+    return rec
+
+
+def _broadcast(values: list[float] | float, t: TensorType, ndim: int) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float32)
+    if v.ndim == 0 or v.size == 1:
+        return v.reshape(())
+    shape = [1] * ndim
+    shape[(t.feature_axis % max(t.rank, 1)) + 1] = v.size
+    return v.reshape(shape)
+
+
+def apply_preprocess(rec: dict[str, Any], x: np.ndarray, t: TensorType | None = None,
+                     cfg: Any = None, name: str = "x") -> np.ndarray:
+    """Apply a fitted preprocessing record to raw samples (training data or predict inputs)."""
+    if t is None:
+        t = TensorType(tuple(rec["shape"]), rec["dtype"])
+    if cfg is not None:
+        x = _shape(x, t, cfg, name)
+    if t.dtype.startswith("int"):
+        return x
+    x = x.astype(np.float32, copy=True)
+    if rec.get("rescale"):
+        x *= np.float32(rec["rescale"])
+    if rec["scale"] == "unit":
+        x /= np.float32(rec["max"])
+    elif rec["scale"] in ("standard", "minmax"):
+        x -= _broadcast(rec["shift"], t, x.ndim)
+        x /= _broadcast(rec["div"], t, x.ndim)
+    if rec.get("normalize"):
+        x -= _broadcast(rec["normalize"]["mean"], t, x.ndim)
+        x /= _broadcast(rec["normalize"]["std"], t, x.ndim)
+    return x
+
+
+# -- series ---------------------------------------------------------------------------------
+
+
+def _seq_target(o: OutputTarget) -> bool:
+    return o.loss is not None and o.target == "labels"
+
+
+def windows(series: np.ndarray, size: int, horizon: int, stride: int,
+            target: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sliding windows (no copy): inputs (M, size, ...) and targets: the value ``horizon``
+    steps after each window (``next``) or the window shifted by ``horizon`` (``sequence``)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    count = (len(series) - size - horizon) // stride + 1
+    if count <= 0:
+        return series[:0], series[:0]
+    view = sliding_window_view(series, size, axis=0)  # (T-size+1, ..., size)
+    view = np.moveaxis(view, -1, 1)  # (T-size+1, size, ...)
+    starts = slice(0, (count - 1) * stride + 1, stride)
+    x = view[starts]
+    if target == "sequence":
+        y = view[horizon:][starts]
+    else:
+        y = series[size + horizon - 1:][starts]
+    return x, y
+
+
+def _series_parts(cfg: Any, raw: RawData, idx: dict[str, np.ndarray],
+                  inputs: dict[str, TensorType], outputs: dict[str, OutputTarget],
+                  input_keys: dict[str, str]) -> tuple[dict[str, Part], dict[str, Any], dict[str, Any]]:
+    if len(inputs) != 1:
+        raise data_error("series data feeds networks with one input", "dataset")
+    (name, t), = inputs.items()
+    series = raw.arrays["x"]
+    w = cfg.window
+    is_int = series.dtype.kind in "iub"
+    scaler: dict[str, Any] = {"key": "x", "shape": list(t.shape), "dtype": t.dtype,
+                              "view": cfg.view, "rescale": cfg.rescale, "scale": "none"}
+    target_scale: dict[str, Any] = {}
+    if not is_int:
+        train = series[idx["train"]]
+        flat_t = TensorType(tuple(series.shape[1:]))
+        scaler = _fit_preprocess(cfg, raw, flat_t, train, "x")
+        scaler["shape"], scaler["dtype"] = list(t.shape), t.dtype
+        series = apply_preprocess(scaler, series, flat_t)
+        # Targets cut from the same series share its scaling; record the inverse (per
+        # feature: x = x_scaled * scale + shift) so metrics and predictions are in raw units.
+        zero = apply_preprocess(scaler, np.zeros((1,) + series.shape[1:], np.float32), flat_t)
+        one = apply_preprocess(scaler, np.ones((1,) + series.shape[1:], np.float32), flat_t)
+        a, b = (one - zero).reshape(-1), zero.reshape(-1)
+        if not (np.allclose(a, 1) and np.allclose(b, 0)):
+            target_scale = {o: {"scale": (1 / a).astype(float).tolist(),
+                                "shift": (-b / a).astype(float).tolist()} for o in outputs}
+    parts: dict[str, Part] = {}
+    for split, ix in idx.items():
+        if w is None:
+            x = series[ix][None]
+            parts[split] = Part({name: _shape(x, t, cfg, name)}, {}, {}, np.arange(1))
+            continue
+        x, y = windows(series[ix], w.size, w.horizon, w.stride, w.target)
+        if len(x) == 0:
+            raise data_error(f"the {split} part of the series has {len(ix)} steps, too few "
+                             f"for windows of {w.size} + horizon {w.horizon}", "window",
+                             hint="use a smaller window or hold out more data")
+        parts[split] = Part({name: _shape(x, t, cfg, name)}, {}, {"y": y}, ix[: len(x)])
+    if not is_int:
+        scaler["series"] = True
+    return parts, {name: scaler}, target_scale
+
+
+# -- targets --------------------------------------------------------------------------------
+
+
+def _attach_targets(cfg: Any, prep: Prepared, inputs: dict[str, TensorType],
+                    outputs: dict[str, OutputTarget]) -> None:
+    raw = prep.raw
+    for out, spec in outputs.items():
+        if spec.loss is None:
+            continue
+        if spec.target == "input":
+            src = next(iter(inputs)) if len(inputs) == 1 else None
+            if src is None:
+                raise data_error(f"output '{out}' reconstructs 'input' but the network has "
+                                 "several inputs", "target")
+            want, have = spec.type.shape, inputs[src].shape
+            if _reshape_to(tuple(d or 1 for d in have), want) is None:
+                raise data_error(f"output '{out}' has shape {describe(want)} but its target, "
+                                 f"input '{src}', has shape {describe(have)}", "target")
+            prep.input_targets[out] = src
+            continue
+        key = "y" if spec.target == "labels" else spec.target
+        if len(outputs) > 1 and spec.target == "labels" and out in prep.parts["train"].extras:
+            key = out
+        first = prep.parts["train"].extras
+        if key not in first:
+            if key == "y":
+                raise data_error(f"dataset '{cfg.dataset}' has no labels to train output "
+                                 f"'{out}' against", "dataset",
+                                 hint="for reconstruction (autoencoders) set train.target: input")
+            raise data_error(f"dataset '{cfg.dataset}' has no array '{key}'", "targets",
+                             hint="arrays: " + ", ".join(first))
+        for split, part in prep.parts.items():
+            part.targets[out] = _check_target(part.extras[key], spec, out, cfg, raw, split)
+        if spec.loss in CLASS_LOSSES or (spec.loss == "hinge" and _n_classes(spec.type) > 1):
+            prep.classes[out] = _n_classes(spec.type)
+    _fit_target_scale(cfg, prep, outputs)
+
+
+def _n_classes(t: TensorType) -> int:
+    return int(t.features or 1)
+
+
+def _check_target(y: np.ndarray, spec: OutputTarget, out: str, cfg: Any, raw: RawData,
+                  split: str) -> np.ndarray:
+    t = spec.type
+    want = t.shape
+    classes = _n_classes(t)
+    if spec.loss in CLASS_LOSSES or (spec.loss == "hinge" and classes > 1 and y.dtype.kind in "iub"):
+        if y.dtype.kind in "iub":
+            idx_shape = tuple(d for i, d in enumerate(want) if i != t.feature_axis % max(t.rank, 1))
+            if not _matches(y.shape[1:], idx_shape):
+                if _reshape_to(y.shape[1:], idx_shape) is None:
+                    raise data_error(f"labels of shape {describe(y.shape[1:])} do not fit output "
+                                     f"'{out}' of shape {describe(want)} (class indices of "
+                                     f"shape {describe(idx_shape)} expected)", "dataset")
+                y = y.reshape((len(y),) + _reshape_to(y.shape[1:], idx_shape))  # type: ignore[operator]
+            lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
+            if lo < 0 or hi >= classes:
+                n_labels = len(raw.labels) if raw.labels else hi + 1
+                raise data_error(f"labels range over {lo}..{hi} ({n_labels} classes) but output "
+                                 f"'{out}' has {classes} units", "dataset", received=f"label {hi}"
+                                 if hi >= classes else f"label {lo}",
+                                 hint=f"make the last layer {max(n_labels, hi + 1)} units wide"
+                                 if hi >= classes else "labels must be 0..classes-1")
+            return y.astype(np.int64)
+        if not _matches(y.shape[1:], want):
+            raise data_error(f"targets of shape {describe(y.shape[1:])} do not fit output "
+                             f"'{out}' of shape {describe(want)}", "dataset")
+        return y.astype(np.float32)
+    y = y.astype(np.float32)
+    if spec.loss in ("binary_cross_entropy", "hinge") and y.ndim == 1:
+        y = y[:, None]
+    if not _matches(y.shape[1:], want):
+        target = _reshape_to(y.shape[1:], want)
+        if target is None:
+            hint = None
+            if raw.task == "classification" and classes > 1:
+                hint = "class labels need loss: cross_entropy"
+            raise data_error(f"targets of shape {describe(y.shape[1:])} do not fit output "
+                             f"'{out}' of shape {describe(want)}", "dataset", hint=hint)
+        y = y.reshape((len(y),) + target)
+    if spec.loss == "binary_cross_entropy" and y.size and (y.min() < 0 or y.max() > 1):
+        raise data_error(f"binary_cross_entropy needs targets in [0, 1] for output '{out}'",
+                         "dataset", received=f"{float(y.min())}..{float(y.max())}")
+    return y
+
+
+def _fit_target_scale(cfg: Any, prep: Prepared, outputs: dict[str, OutputTarget]) -> None:
+    """``scale_target`` for non-series regression: fitted on the training split."""
+    kind = cfg.scale_target
+    if kind in (None, "none") or prep.task == "series":
+        return
+    train = prep.parts["train"]
+    for out, y in train.targets.items():
+        if y.dtype.kind != "f" or out in prep.classes:
+            continue
+        axes = tuple(a for a in range(y.ndim) if a != y.ndim - 1)
+        if kind == "standard":
+            shift, scale = y.mean(axis=axes), y.std(axis=axes)
+        else:
+            shift, scale = y.min(axis=axes), y.max(axis=axes) - y.min(axis=axes)
+        scale = np.where(scale > 1e-12, scale, 1.0)
+        prep.target_scale[out] = {"scale": scale.astype(float).tolist(),
+                                  "shift": shift.astype(float).tolist()}
+        for part in prep.parts.values():
+            part.targets[out] = ((part.targets[out] - shift) / scale).astype(np.float32)

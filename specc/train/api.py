@@ -1,0 +1,335 @@
+"""Python API of training: :func:`train`, :func:`evaluate`, :func:`predict`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import SpecError
+from .rundir import RunDir, default_run_dir, is_run, load_spec, read_metrics, resolve_run
+
+
+@dataclass
+class Run:
+    """A training run: its directory, final logs and the trained model (inference form)."""
+
+    dir: Path
+    spec: Any
+    logs: dict[str, Any] = field(default_factory=dict)
+    stop_reason: str = "finished"
+    _model: Any = None
+
+    @property
+    def metrics(self) -> list[dict[str, Any]]:
+        """Rows of metrics.csv (one per epoch)."""
+        return read_metrics(self.dir)
+
+    @property
+    def model(self) -> Any:
+        """The trained network (best checkpoint), outputs as at inference."""
+        if self._model is None:
+            self._model = load_model(self.dir)
+        return self._model
+
+    def evaluate(self, split: str | None = None) -> dict[str, Any]:
+        return evaluate(self.dir, split=split)
+
+    def predict(self, inputs: Any) -> Any:
+        return predict(self.dir, inputs)
+
+
+def _load(spec_or_path: Any, overrides: list[str]) -> Any:
+    from ..spec.spec import Spec, load
+
+    if isinstance(spec_or_path, Spec):
+        if overrides:
+            return load(spec_or_path.resolved, overrides)
+        return spec_or_path
+    if isinstance(spec_or_path, str | Path) and Path(spec_or_path).is_dir() and is_run(spec_or_path):
+        return load_spec_with(spec_or_path, overrides)
+    return load(spec_or_path, overrides)
+
+
+def load_spec_with(run: str | Path, overrides: list[str]) -> Any:
+    if not overrides:
+        return load_spec(run)
+    import yaml
+
+    from ..spec.spec import load
+
+    doc = yaml.safe_load((resolve_run(run) / "spec.resolved.yaml").read_text())
+    for key in ("specc_version", "hash"):
+        doc.pop(key, None)
+    return load(doc, overrides)
+
+
+def train(spec_or_path: Any = None, *, out: str | Path | None = None, overrides: Any = (),
+          resume: str | Path | bool | None = None, device: str = "auto", quiet: bool = False,
+          epochs: int | None = None, seed: int | None = None, nproc: int = 1,
+          progress: str | None = None) -> Run:
+    """Train a spec (path, built-in name, dict or Spec) and return the :class:`Run`.
+
+    ``resume``: a run directory (or True with ``spec_or_path`` a run directory) to continue
+    from its ``last`` checkpoint. ``out``: the run directory (default
+    ``runs/<name>/<timestamp>``). ``epochs``/``seed`` override ``train.epochs``/``train.seed``.
+    ``nproc`` > 1 trains data-parallel in that many processes (torch.distributed).
+    ``progress``: bar, lines or quiet (default: bar on a terminal, else lines).
+    """
+    overrides = list(overrides)
+    if epochs is not None:
+        overrides.append(f"train.epochs={int(epochs)}")
+    if seed is not None:
+        overrides.append(f"train.seed={int(seed)}")
+    run_path: Path | None = None
+    if resume is True or (resume and spec_or_path is None):
+        run_path = resolve_run(spec_or_path if resume is True else resume)
+    elif resume:
+        run_path = resolve_run(resume)
+    if run_path is not None:
+        if out is not None and Path(out).resolve() != run_path.resolve():
+            raise SpecError("--out and --resume name different run directories",
+                            hint="a resumed run continues in its own directory")
+        spec = load_spec_with(run_path, overrides)
+    else:
+        if spec_or_path is None:
+            raise SpecError("give a spec to train (or --resume RUN)")
+        spec = _load(spec_or_path, overrides)
+    if spec.train is None:
+        raise SpecError(f"spec '{spec.name}' has no 'train' section", path=("train",),
+                        hint="add train: {data: {dataset: ...}, loss: ..., epochs: ...}")
+    path = run_path or (Path(out) if out is not None else default_run_dir(spec.name))
+    if nproc > 1:
+        from .distributed import launch
+
+        launch(spec, path, overrides=overrides, resume=run_path is not None, device=device,
+               quiet=quiet, nproc=nproc, source=spec_or_path)
+        return Run(path, spec, _final_logs(path))
+    mode = "quiet" if quiet else (progress or "auto")
+    return run_training(spec, path, resume=run_path is not None, device=device, progress=mode)
+
+
+def _final_logs(path: Path) -> dict[str, Any]:
+    rows = read_metrics(path)
+    return rows[-1] if rows else {}
+
+
+def run_training(spec: Any, path: Path, *, resume: bool, device: str, progress: str,
+                 dist: Any = None) -> Run:
+    """Train in this process (one rank of a multi-process run when ``dist`` is given)."""
+    from ..backends.torch.build import resolve_device
+    from ..registry import current
+    from .progress import Progress
+    from .session import DistInfo, Interrupted, Session
+
+    dist = dist or DistInfo()
+    dev = resolve_device(device)
+    if dev.type == "cuda" and dist.active:
+        import torch
+
+        dev = torch.device("cuda", dist.local_rank)
+        torch.cuda.set_device(dev)
+    run = RunDir(path)
+    if dist.main:
+        if resume and not run.checkpoints.exists("last"):
+            raise SpecError(f"run '{path}' has no 'last' checkpoint to resume from",
+                            hint="it stopped before its first checkpoint; train it afresh")
+        run.start(spec, fresh=not resume)
+    if dist.active:
+        import torch.distributed as tdist
+
+        tdist.barrier()
+    import torch
+
+    prog = Progress(progress if dist.main else "quiet")
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    session = Session(spec, spec.train, device=dev, run=run, progress=prog, dist=dist,
+                      resume=resume)
+    regime = current().trainers.get(spec.train.regime)(session)
+    t0 = time.perf_counter()
+    status = "finished"
+    logs: dict[str, Any] = {}
+    ranks_note = None
+    try:
+        logs = regime.fit()
+        status = getattr(regime, "stop_reason", "finished")
+        if dist.active:
+            ranks_note = _compare_ranks(regime, dist)
+    except Interrupted as exc:
+        status = str(exc)
+        raise
+    except SpecError as exc:
+        status = f"stopped: {exc.issues[0].message}"
+        raise
+    finally:
+        torch.use_deterministic_algorithms(was_deterministic)
+        if session.writes:
+            text = summary_text(spec, regime, status, logs, time.perf_counter() - t0, dev)
+            run.write_summary(text + (f"\n{ranks_note}" if ranks_note else ""))
+            run.close()
+    if dist.main and not prog.mode == "quiet":
+        prog.note(f"run saved in {path}")
+    return Run(path, spec, logs, status, None)
+
+
+def _compare_ranks(regime: Any, dist: Any) -> str:
+    """Check that every process ended with the same weights (DDP keeps them in step)."""
+    import hashlib
+
+    import torch.distributed as tdist
+
+    digest = hashlib.sha256()
+    for k, v in sorted(regime.weights().items()):
+        digest.update(k.encode())
+        digest.update(v.detach().cpu().contiguous().numpy().tobytes())
+    hashes: list[Any] = [None] * dist.world
+    tdist.all_gather_object(hashes, digest.hexdigest())
+    same = "yes" if len(set(hashes)) == 1 else "NO (" + ", ".join(h[:8] for h in hashes) + ")"
+    return (f"processes: {dist.world} ({tdist.get_backend()}); "
+            f"weights identical on all ranks: {same}")
+
+
+def summary_text(spec: Any, regime: Any, status: str, logs: dict[str, Any], seconds: float,
+                 device: Any) -> str:
+    from .progress import fmt_logs
+
+    cfg = spec.train
+    lines = [f"run of spec '{spec.name}' (hash {spec.hash}, specc {spec.version})",
+             f"regime: {cfg.regime}   device: {device}   seed: {cfg.seed}",
+             f"status: {status}",
+             f"time: {seconds:.1f}s this session"]
+    trained, frozen = spec.param_counts
+    lines.append(f"parameters: {trained:,} trainable, {frozen:,} non-trainable")
+    tracker = getattr(regime, "tracker", None)
+    if tracker is not None and tracker.best_epoch is not None:
+        lines.append(f"best: {tracker.monitor} = {tracker.best:.6g} at epoch {tracker.best_epoch}"
+                     " (checkpoints/best.*)")
+    if logs:
+        lines.append("final epoch: " + fmt_logs(logs))
+    return "\n".join(lines)
+
+
+# -- using a trained run ----------------------------------------------------------------------
+
+
+def load_model(run: str | Path, network: str | None = None, checkpoint: str = "best") -> Any:
+    """The trained network of a run (inference form: probabilities, not logits)."""
+    from ..backends.torch import build_module
+    from .rundir import load_run
+
+    spec, state, info = load_run(run, checkpoint)
+    graph = spec.network(network)
+    model = build_module(graph, seed=None)
+    if len(spec.networks) > 1:
+        name = network or graph.name
+        state = {k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")}
+    model.load_state_dict(state)
+    model.eval()
+    return model
+
+
+def evaluate(run: str | Path, *, split: str | None = None, device: str = "cpu",
+             checkpoint: str = "best") -> dict[str, Any]:
+    """The spec's loss and metrics on held-out data (test, else validation), plus a confusion
+    matrix for classifiers: ``{"split", "n", "loss", <metrics>, "confusion", "labels"}``."""
+    from ..backends.torch.build import resolve_device
+    from ..registry import current
+    from .progress import Progress
+    from .rundir import load_run
+    from .session import Session
+
+    spec, state, info = load_run(run, checkpoint)
+    if spec.train is None:
+        raise SpecError("the run's spec has no train section")
+    session = Session(spec, spec.train, device=resolve_device(device), run=None,
+                      progress=Progress("quiet"))
+    regime = current().trainers.get(spec.train.regime)(session)
+    regime.setup()
+    regime.load_weights(state)
+    prep = regime.data.prepared
+    split = split or prep.held_out()
+    if split is None or split not in regime.data.parts:
+        have = ", ".join(regime.data.parts)
+        raise SpecError(f"the run has no '{split or 'held-out'}' split to evaluate",
+                        hint=f"splits: {have}; give data.split when training")
+    result: dict[str, Any] = {"split": split, "n": regime.data.parts[split].n,
+                              "checkpoint": info["checkpoint"], "epoch": info["epoch"]}
+    result.update(regime.evaluate(split))
+    sets = getattr(regime, "eval_sets", {})
+    if len(sets) == 1:
+        cm = next(iter(sets.values())).confusion()
+        if cm is not None:
+            result["confusion"] = cm.long().cpu().tolist()
+            result["labels"] = _labels(spec, prep.labels, len(cm))
+    return result
+
+
+def _labels(spec: Any, data_labels: list[str] | None, n: int) -> list[str]:
+    labels = spec.labels or data_labels
+    if labels and len(labels) >= n:
+        return list(labels[:n])
+    return [str(i) for i in range(n)]
+
+
+def predict(run: str | Path, inputs: Any, *, device: str = "cpu", checkpoint: str = "best",
+            labels: bool = True) -> Any:
+    """Outputs of the trained network for raw ``inputs`` (shaped like the dataset's samples;
+    one sample or a batch), preprocessed as in training. Classifiers give class labels when
+    ``labels`` (else probabilities); regressors give values in the targets' units. Several
+    inputs: a dict by input name."""
+    import json
+
+    import numpy as np
+    import torch
+
+    from ..data.prepare import apply_preprocess
+    from ..types import TensorType
+
+    run = resolve_run(run)
+    model = load_model(run, checkpoint=checkpoint)
+    spec = load_spec(run)
+    graph = spec.graph
+    record = json.loads((run / "data.json").read_text()) if (run / "data.json").is_file() else {}
+    pre = record.get("preprocess", {})
+    arrays = inputs if isinstance(inputs, dict) else {next(iter(graph.inputs)): inputs}
+    tensors = []
+    for name, t in graph.inputs.items():
+        if name not in arrays:
+            raise SpecError(f"predict needs input '{name}'", hint="inputs: " + ", ".join(graph.inputs))
+        x = np.asarray(arrays[name])
+        x = _batched(x, t)
+        rec = pre.get(name)
+        if rec is not None and spec.train is not None:
+            x = apply_preprocess(rec, x, TensorType(tuple(rec["shape"]), rec["dtype"]),
+                                 spec.train.data, name)
+        tensors.append(torch.from_numpy(np.ascontiguousarray(x, dtype=np.int64 if
+                                                             t.dtype.startswith("int") else np.float32)))
+    with torch.no_grad():
+        out = model(*tensors)
+    outs = dict(zip(graph.outputs, out if isinstance(out, tuple) else (out,), strict=True))
+    results = {}
+    classes = record.get("classes", {})
+    for o, v in outs.items():
+        v = v.cpu().numpy()
+        ts = record.get("target_scale", {}).get(o)
+        if o in classes and labels:
+            axis = graph.type_of(o).feature_axis
+            idx = v.argmax(axis=axis + 1 if axis >= 0 else axis)
+            names = _labels(spec, record.get("labels"), classes[o])
+            results[o] = np.asarray(names, dtype=object)[idx]
+        elif ts:
+            results[o] = v * np.asarray(ts["scale"], np.float32) + np.asarray(ts["shift"], np.float32)
+        else:
+            results[o] = v
+    return results if len(results) > 1 else next(iter(results.values()))
+
+
+def _batched(x: Any, t: Any) -> Any:
+    """Add a batch axis to a single sample."""
+    n = t.numel()
+    if n is not None and x.size == n and (x.ndim < t.rank + 1 or x.shape[0] != 1):
+        return x.reshape((1,) + x.shape)
+    if n is None and x.ndim == t.rank:
+        return x[None]
+    return x

@@ -1,0 +1,65 @@
+"""One process of a multi-process run, started by torchrun (``--nproc`` or multi-node)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m specc.train.worker")
+    parser.add_argument("spec", help="spec file, built-in name, or a run directory")
+    parser.add_argument("--out", required=False)
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--from-run", action="store_true",
+                        help="spec is a run directory holding the resolved spec: start it")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+
+    import torch
+    import torch.distributed as dist
+
+    from ..cli.app import report_error
+    from ..errors import SpecError
+    from .api import _load, load_spec_with, run_training
+    from .rundir import default_run_dir, resolve_run
+    from .session import DistInfo, Interrupted
+
+    info = DistInfo(int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0")),
+                    int(os.environ.get("LOCAL_RANK", "0")))
+    use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+    backend = "nccl" if use_cuda else "gloo"
+    if use_cuda:
+        torch.cuda.set_device(info.local_rank)
+    dist.init_process_group(backend=backend)
+    code = 0
+    try:
+        if args.resume or args.from_run:
+            spec = load_spec_with(resolve_run(args.spec), args.overrides)
+        else:
+            spec = _load(args.spec, args.overrides)
+        out = [args.out or (str(default_run_dir(spec.name)) if info.main else None)]
+        dist.broadcast_object_list(out, src=0)
+        progress = "quiet" if args.quiet else "auto"
+        run_training(spec, Path(out[0]), resume=args.resume, device="cuda" if use_cuda else "cpu",
+                     progress=progress, dist=info)
+    except SpecError as err:
+        if info.main:
+            report_error(err)
+        code = 2
+    except Interrupted as exc:
+        if info.main:
+            print(str(exc), file=sys.stderr)
+        code = 130
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
