@@ -33,6 +33,7 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow $(TESTS)
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) -m benchmarks
 
 lint: $(STAMP)

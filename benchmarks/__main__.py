@@ -1,0 +1,65 @@
+"""Every benchmark in one run, one table: ``python -m benchmarks [--quick] [--json FILE]``.
+
+Each comparison runs both sides interleaved in the same process after a warm-up and reports
+medians, their spread and the ratio; see the modules for what each row measures. Peers that
+are not installed (Keras 3 comes with the ``bench`` extra) show "peer not installed".
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from .common import Row
+from .report import print_table
+
+
+def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
+    from . import compile as comp
+    from . import inference, memory, train_throughput
+
+    return [
+        ("cli start-up", lambda: comp.cli_startup(quick)),
+        ("compile", lambda: comp.compile_scaling(quick)),
+        ("generated vs hand-written", lambda: comp.generated_vs_handwritten(quick)),
+        ("training throughput", lambda: train_throughput.throughput(quick)),
+        ("inference", lambda: inference.run(quick)),
+        ("peak memory", lambda: memory.memory(quick)),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks")
+    p.add_argument("--quick", action="store_true", help="a run under ~2 minutes")
+    p.add_argument("--json", default="benchmarks/results.json", help="write rows here")
+    p.add_argument("--only", help="comma-separated section names")
+    args = p.parse_args(argv)
+    wanted = set(args.only.split(",")) if args.only else None
+    rows: list[Row] = []
+    t0 = time.perf_counter()
+    for name, fn in sections(args.quick):
+        if wanted and name not in wanted:
+            continue
+        print(f"# {name} ...", file=sys.stderr, flush=True)
+        try:
+            rows.extend(fn())
+        except Exception as exc:  # one broken benchmark must not hide the others
+            traceback.print_exc()
+            rows.append(Row(name, None, None, None, "-", None, note=f"failed: {exc}"))
+    print(f"\n{datetime.date.today()} · {platform.machine()} · {os.cpu_count()} cores · "
+          f"{'quick' if args.quick else 'full'} run in {time.perf_counter() - t0:.0f} s")
+    print_table(rows, args.json)
+    print(f"\nresults written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
