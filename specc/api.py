@@ -37,26 +37,13 @@ def build_all(spec: Spec | str | Path | dict[str, Any], *, seed: int | None = 0,
 
 
 def save_weights(module: torch.nn.Module, path: str | Path) -> Path:
-    """Write a module's state dict as safetensors, atomically."""
-    import os
-    import tempfile
+    """Write a module's state dict as safetensors, atomically (temp file, fsync, rename)."""
+    from safetensors.torch import save
 
-    from safetensors.torch import save_file
+    from .train.files import atomic_write
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(state, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write(path, save(state))
 
 
 def load_weights(module: torch.nn.Module, path: str | Path, strict: bool = True) -> Any:
