@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import sys
 import time
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 
 from .common import Row
 from .report import print_table
