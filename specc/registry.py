@@ -151,10 +151,12 @@ class Registries:
         self.plugins: dict[str, PluginInfo] = {}
         self._failed_modules: dict[str, str] = {}  # module -> why it failed to import
         self._loaded_modules: set[str] = set()  # --plugin / SPECC_PLUGINS modules imported here
-        self._discovered = not discover
+        self._discovered: set[str] = set() if discover else set(GROUPS)
+        self._env_loaded = not discover
 
     def __getitem__(self, kind: str) -> Registry:
-        self.ensure_discovered()
+        if kind not in self._discovered:
+            self.ensure_discovered(kind)
         return self._regs[kind]
 
     @property
@@ -174,14 +176,19 @@ class Registries:
         return self["backends"]
 
     # -- discovery ------------------------------------------------------------------------
-    def ensure_discovered(self) -> None:
-        if self._discovered:
+    def ensure_discovered(self, *kinds: str) -> None:
+        """Load the entry points of ``kinds`` (default: every group) not loaded yet.
+
+        Groups load on first use, so validating a spec without a ``train:`` section never
+        imports the dataset and trainer modules (and numpy with them)."""
+        todo = [k for k in (kinds or GROUPS) if k not in self._discovered]
+        if not todo:
             return
-        self._discovered = True
+        self._discovered.update(todo)
         found = []
         dists: dict[int, tuple[str, str | None]] = {}  # METADATA is slow to read: once each
-        for kind, group in GROUPS.items():
-            for ep in metadata.entry_points(group=group):
+        for kind in todo:
+            for ep in metadata.entry_points(group=GROUPS[kind]):
                 if ep.dist is None:
                     found.append((kind, ep, ep.module, None))
                     continue
@@ -195,8 +202,10 @@ class Registries:
         with _using(self):  # entries that register more names at import land here
             for kind, ep, dist, version in found:
                 self._load_entry(kind, ep.name, ep.load, dist, version, ep.value)
-        for module in _env_plugins():
-            self.load_module(module)
+        if not self._env_loaded:
+            self._env_loaded = True
+            for module in _env_plugins():
+                self.load_module(module)
 
     def _plugin(self, name: str, version: str | None) -> PluginInfo:
         info = self.plugins.get(name)

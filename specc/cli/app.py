@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -22,8 +23,14 @@ def _console(stderr: bool = False) -> Any:
 
 
 def echo(text: str = "", *, markup: bool = True) -> None:
-    """Print to stdout through rich (plain when not a terminal)."""
+    """Print to stdout through rich on a terminal; plain text (no rich import) otherwise."""
+    if not sys.stdout.isatty():
+        click.echo(_MARKUP.sub("", text) if markup else text)
+        return
     _console().print(text, markup=markup)
+
+
+_MARKUP = re.compile(r"\[/?[a-z][a-z ]*\]|\[/\]")
 
 
 def report_error(err: SpecError) -> None:
