@@ -31,7 +31,7 @@ def main() -> None:
 
         # 4. Export the best checkpoint to ONNX; parity with PyTorch is checked on export.
         result = specc.export(run.dir, Path(tmp) / "dcn.onnx")
-        print(f"exported {result.path} (max |onnx - torch| = {result.parity.max_diff:.2e})")
+        print(f"exported {result.path} (max |onnx - torch| = {result.parity.max_abs_diff:.2e})")
 
         # 5. Run it in onnxruntime (CUDA when a GPU works, else CPU).
         session = specc.InferenceSession(result.path)
