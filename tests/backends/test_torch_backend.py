@@ -89,10 +89,11 @@ def test_frozen_nodes_and_counts():
 def test_dtype_and_device_options():
     m = specc.build(seed_cnn(1, 28), dtype="float64", device="cpu")
     assert next(m.parameters()).dtype == torch.float64
-    with pytest.raises(specc.SpecError, match="no CUDA GPU"):
-        if torch.cuda.is_available():
-            pytest.skip("has a GPU")
-        specc.build(seed_cnn(1, 28), device="cuda")
+    if torch.cuda.is_available():
+        assert next(specc.build(seed_cnn(1, 28), device="cuda").parameters()).is_cuda
+    else:
+        with pytest.raises(specc.SpecError, match="no CUDA GPU"):
+            specc.build(seed_cnn(1, 28), device="cuda")
 
 
 def test_save_weights_round_trip(tmp_path):
