@@ -356,10 +356,10 @@ class Resolver:
                 self.err("node needs 'in:' naming its input(s)", p)
                 continue
             ins = self.names_list(ins, p + ("in",))
-            if rename:
-                ins = [rename.get(i, i) for i in ins]
-            else:
-                ins = [prefix + i for i in ins]
+            # block bodies arrive with `in:` already resolved (rename); spec-level graphs get
+            # the (empty) prefix
+            ins = [rename.get(i, i) for i in ins] if rename is not None else \
+                [prefix + i for i in ins]
             self.add(net, prefix + str(name), kind, body, ins, p, prefix)
 
     def add(self, net: RawNet, name: str, kind: str, params: dict[str, Any], ins: list[str],
@@ -453,7 +453,7 @@ class Resolver:
                         if isinstance(refs, list):
                             node_body["in"] = [rename.get(x, prefix + x if x in local else x)
                                                for x in refs]
-                self.graph_nodes(net, inner, bpath + ("nodes",), prefix, rename={"": ""})
+                self.graph_nodes(net, inner, bpath + ("nodes",), prefix, rename={})
                 outs_raw = body.get("outputs") or ([list(inner)[-1]] if inner else [])
                 outs = [prefix + o for o in self.names_list(outs_raw, bpath + ("outputs",))]
             if not trainable:
