@@ -88,13 +88,7 @@ def save_grid(rows: list[tuple[str, np.ndarray]], output: str | Path, title: str
         ax.set_yticks([])
         if label:
             ax.set_title(label, fontsize=9, loc="left")
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(output, dpi=100)
-    plt.close(fig)
-    return output
+    return _save(fig, title, output)
 
 
 def _normalize(imgs: np.ndarray) -> np.ndarray:
@@ -287,13 +281,7 @@ def plot_runs(runs: list[str | Path], output: str | Path) -> Path:
     for k in range(len(panels), nrows * cols):
         axes[k // cols][k % cols].axis("off")
     title = "training curves" + (f" of {names[0]}" if len(names) == 1 else "")
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(output, dpi=100)
-    plt.close(fig)
-    return output
+    return _save(fig, title, output)
 
 
 def _numeric(rows: list[dict[str, Any]], col: str) -> bool:
@@ -305,3 +293,16 @@ def _spec_name(path: Path) -> str:
 
     doc = yaml.safe_load((path / "spec.resolved.yaml").read_text()) or {}
     return str(doc.get("name") or path.name)
+
+
+def _save(fig: Any, title: str, output: str | Path) -> Path:
+    """Title, lay out, write as PNG (creating the folder) and free the figure."""
+    import matplotlib.pyplot as plt
+
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(output, dpi=100)
+    plt.close(fig)
+    return output

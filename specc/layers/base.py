@@ -142,6 +142,14 @@ def expect_float(t: TensorType) -> None:
                           hint="integer token ids go through an 'embedding' layer first")
 
 
+def expect_features(t: TensorType, axis: int | None = None, what: str = "feature axis") -> int:
+    """A float input with a known feature axis (default: its own); returns the feature count."""
+    expect_float(t)
+    if t.rank == 0:
+        raise shape_error("expects at least one feature axis", t)
+    return expect_known(t, t.feature_axis if axis is None else axis, what)
+
+
 def expect_known(t: TensorType, axis: int, what: str) -> int:
     """The size of ``axis``; a dynamic axis here is an error naming ``what``."""
     size = t.shape[axis]

@@ -13,8 +13,7 @@ from .base import (
     Initializer,
     LayerKind,
     Params,
-    expect_float,
-    expect_known,
+    expect_features,
 )
 
 
@@ -51,12 +50,7 @@ class Dense(LayerKind):
     @classmethod
     def infer(cls, p: DenseParams, inputs: list[TensorType]) -> TensorType:
         (x,) = inputs
-        expect_float(x)
-        if x.rank == 0:
-            from .base import shape_error
-
-            raise shape_error("expects at least one feature axis", x)
-        expect_known(x, -1, "feature (last) axis")
+        expect_features(x, -1, "feature (last) axis")
         return TensorType(x.shape[:-1] + (p.units,), x.dtype)
 
     @classmethod

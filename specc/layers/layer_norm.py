@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from ..types import TensorType
-from .base import Example, LayerKind, Params, expect_float, expect_known, shape_error
+from .base import Example, LayerKind, Params, expect_features
 
 
 class LayerNormParams(Params):
@@ -61,10 +61,7 @@ class LayerNorm(LayerKind):
     @classmethod
     def infer(cls, p: LayerNormParams, inputs: list[TensorType]) -> TensorType:
         (x,) = inputs
-        expect_float(x)
-        if x.rank == 0:
-            raise shape_error("expects at least one feature axis", x)
-        expect_known(x, x.feature_axis, "feature axis")
+        expect_features(x)
         return x
 
     @classmethod

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from ..types import TensorType
-from .base import Example, LayerKind, Params, expect_float, expect_known, shape_error
+from .base import Example, LayerKind, Params, expect_features
 
 
 class ActivitySparsityParams(Params):
@@ -71,10 +71,7 @@ class ActivitySparsity(LayerKind):
     @classmethod
     def infer(cls, p: ActivitySparsityParams, inputs: list[TensorType]) -> TensorType:
         (x,) = inputs
-        expect_float(x)
-        if x.rank == 0:
-            raise shape_error("expects at least one feature axis", x)
-        expect_known(x, x.feature_axis, "feature axis")
+        expect_features(x)
         return x
 
     @classmethod
