@@ -40,8 +40,9 @@ def _batch_norm_module(rank: int) -> type:
 
 
 class BatchNorm(LayerKind):
-    """Normalizes each feature with batch statistics in training and moving averages at
-    inference, then scales and shifts it (learned gamma and beta).
+    """Normalizes each feature over the batch, then scales and shifts it (gamma and beta).
+
+    Training uses the batch statistics; inference uses their moving averages.
 
     The feature axis is the input's: channels for conv maps ``(C, L)`` / ``(C, H, W)``, the
     last axis for vectors ``(F,)`` and sequences ``(T, F)``.

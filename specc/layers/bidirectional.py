@@ -55,8 +55,9 @@ class BidirectionalParams(Params):
 
 
 class Bidirectional(LayerKind):
-    """Runs a recurrent layer over the sequence forwards and (with its own weights) backwards,
-    and merges the two outputs.
+    """Runs a recurrent layer forwards and backwards over a sequence and merges the outputs.
+
+    The backward direction has its own weights.
 
     With ``return_sequences`` the backward outputs are re-aligned to the input's time order;
     without, the backward "last" output is its final state, at the sequence's start.

@@ -15,8 +15,9 @@ class DropoutParams(Params):
 
 
 class Dropout(LayerKind):
-    """Zeroes each input with probability ``rate`` in training and scales the rest by
-    ``1 / (1 - rate)``; identity at inference.
+    """Zeroes each input with probability ``rate`` in training; identity at inference.
+
+    In training the kept inputs are scaled by ``1 / (1 - rate)``.
 
     Args:
         rate: drop probability in [0, 1).

@@ -35,8 +35,10 @@ def _layer_norm_module() -> type:
 
 
 class LayerNorm(LayerKind):
-    """Normalizes the features of each sample (each position for sequences and maps) to zero
-    mean and unit variance, then scales and shifts them (learned gamma and beta).
+    """Normalizes the features of each sample to zero mean and unit variance, then rescales them.
+
+    Each position of a sequence or map is normalized on its own; the scale and shift (gamma and
+    beta) are learned.
 
     Args:
         epsilon: variance epsilon (Keras default 1e-3).

@@ -73,8 +73,9 @@ class GaussianNoise(LayerKind):
 
 
 class MaskingNoise(LayerKind):
-    """Sets a random fraction ``rate`` of the inputs to zero in training, without rescaling
-    the rest (the masking corruption of denoising autoencoders); identity at inference.
+    """Sets a random fraction ``rate`` of the inputs to zero in training; identity at inference.
+
+    The rest is not rescaled (the masking corruption of denoising autoencoders).
 
     Args:
         rate: fraction of inputs zeroed, in [0, 1).

@@ -42,9 +42,10 @@ def _sparsity_module() -> type:
 
 
 class ActivitySparsity(LayerKind):
-    """Passes its input through unchanged and contributes the sparse-autoencoder penalty
-    ``weight * sum_j KL(target || rho_j)``, rho_j being unit j's mean activation over the batch
-    (and over time/positions for sequences and maps).
+    """Passes its input through unchanged and adds the sparse-autoencoder penalty to the loss.
+
+    The penalty is ``weight * sum_j KL(target || rho_j)``, rho_j being unit j's mean activation
+    over the batch (and over time/positions for sequences and maps).
 
     The KL is only defined for activations in (0, 1): place it after a ``sigmoid``. The
     penalty is set on every forward, so validation reports it too.

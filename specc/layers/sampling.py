@@ -40,8 +40,9 @@ def _sample_module() -> type:
 
 
 class GaussianSample(LayerKind):
-    """Draws ``z = mu + exp(logvar / 2) * eps``, eps ~ N(0, 1), in training and returns ``mu``
-    at inference (so the exported model is deterministic).
+    """Samples ``z = mu + exp(logvar / 2) * eps`` in training and returns ``mu`` at inference.
+
+    eps ~ N(0, 1); returning the mean at inference keeps the exported model deterministic.
 
     Contributes the auxiliary loss ``kl_weight * KL(N(mu, sigma^2) || N(0, 1))`` (summed over
     features, averaged over the batch); it is set on every forward, as it does not depend on

@@ -40,8 +40,9 @@ class TransformerEncoderParams(Params):
 
 
 class TransformerEncoder(LayerKind):
-    """Transformer encoder blocks: self-attention and a feed-forward network, each wrapped in
-    a residual connection and layer norm; the output has the input's shape.
+    """Transformer encoder blocks (self-attention, feed-forward); keeps the input's shape.
+
+    Each of the two sub-layers is wrapped in a residual connection and a layer norm.
 
     Args:
         num_heads / key_dim / causal: as in ``multi_head_attention``. ffn_dim: feed-forward
