@@ -28,14 +28,19 @@ MAX_ROWS = 20
               help="auto: torch's TorchScript exporter, its dynamo exporter where that fails.")
 @click.option("--quantize", type=click.Choice(["int8"]),
               help="Also write NAME.int8.onnx (dynamic quantization) and compare it.")
+@click.option("--int8-weights", type=click.Choice(["auto", "signed", "unsigned"]),
+              default="auto", show_default=True,
+              help="auto: unsigned on x86 CPUs without VNNI (signed ones saturate there), "
+                   "else signed.")
 @click.option("--keep-failed", is_flag=True, help="Keep a model that fails the parity check.")
 @click.option("--seed", default=0, show_default=True, help="Initialisation seed (specs).")
 @set_option
 @plugin_option
 @handle_errors
 def export(source: str, output: str | None, weights: str | None, network: str | None,
-           opset: int | None, exporter: str, quantize: str | None, keep_failed: bool,
-           seed: int, overrides: tuple[str, ...], plugins: tuple[str, ...]) -> None:
+           opset: int | None, exporter: str, quantize: str | None, int8_weights: str,
+           keep_failed: bool, seed: int, overrides: tuple[str, ...],
+           plugins: tuple[str, ...]) -> None:
     """Export a spec or a trained run to ONNX, check it and compare it with PyTorch."""
     from ..backends.onnx import DEFAULT_OPSET
     from ..backends.onnx import export as do_export
@@ -44,7 +49,8 @@ def export(source: str, output: str | None, weights: str | None, network: str | 
     try:
         result = do_export(source, output, network=network, weights=weights,
                            opset=opset or DEFAULT_OPSET, exporter=exporter, quantize=quantize,
-                           keep_failed=keep_failed, overrides=overrides, seed=seed)
+                           int8_weights=int8_weights, keep_failed=keep_failed,
+                           overrides=overrides, seed=seed)
     except SpecError as err:
         parity = getattr(err, "parity", None)
         if parity is not None:

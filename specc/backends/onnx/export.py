@@ -51,11 +51,12 @@ class ExportResult:
 def export(source: Any, output: str | Path | None = None, *, network: str | None = None,
            weights: str | Path | None = None, opset: int = DEFAULT_OPSET,
            exporter: str = "auto", quantize: str | None = None, keep_failed: bool = False,
-           overrides: Sequence[str] = (), seed: int = 0,
+           overrides: Sequence[str] = (), seed: int = 0, int8_weights: str = "auto",
            tolerance: float = TOLERANCE) -> ExportResult:
     """Export a spec (path, built-in name, dict or :class:`~specc.Spec`) or a run directory to
     ONNX and check it. ``output`` defaults to ``model.onnx`` in a run directory, else
-    ``<spec name>.onnx``. ``quantize="int8"`` also writes ``<output stem>.int8.onnx``."""
+    ``<spec name>.onnx``. ``quantize="int8"`` also writes ``<output stem>.int8.onnx``, with
+    ``int8_weights`` signed, unsigned or auto (chosen so this CPU does not saturate)."""
     loaded = load_source(source, network=network, weights=weights, overrides=overrides,
                          seed=seed)
     if output is None:
@@ -76,7 +77,8 @@ def export(source: Any, output: str | Path | None = None, *, network: str | None
     if quantize is not None:
         from .quantize import quantize_model
 
-        result.quantized = quantize_model(result.path, quantize, loaded=loaded, seed=seed)
+        result.quantized = quantize_model(result.path, quantize, loaded=loaded, seed=seed,
+                                          weights=int8_weights)
     return result
 
 
