@@ -30,9 +30,23 @@ def format_path(path: Sequence[str | int]) -> str:
 
 
 def short_repr(value: Any, limit: int = 60) -> str:
-    """A compact repr of a received value for error messages."""
+    """A compact repr of a received value for error messages (values marked ``untruncated``,
+    such as the shapes of several inputs, are shown in full)."""
     text = repr(value)
+    if getattr(value, "untruncated", False):
+        return text
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def fmt_shapes(types: Sequence[Any]) -> str:
+    """The per-sample shapes of several inputs in order, for a shape error's ``received``:
+    ``shapes (4,), (6, 2) int64`` (``?`` marks a dynamic axis; a dtype other than float32 is
+    named). ``types`` are :class:`~specc.types.TensorType` s."""
+    from .types import fmt_shape
+
+    parts = [fmt_shape(tuple(t.shape)) + ("" if t.dtype == "float32" else f" {t.dtype}")
+             for t in types]
+    return ("shape " if len(parts) == 1 else "shapes ") + ", ".join(parts)
 
 
 def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str | None:

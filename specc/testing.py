@@ -40,18 +40,28 @@ class LayerTestResult:
 
 
 def example_spec(kind: type[LayerKind] | str, example: Example) -> dict[str, Any]:
-    """A one-layer spec (graph form) for an example."""
-    name = kind if isinstance(kind, str) else kind.name
+    """A one-layer spec (graph form) for an example.
+
+    The inputs are named ``x0``, ``x1``, ...; a layer line with ``in: [a, b]`` (as a docstring
+    example of a multi-input kind shows it) names them instead, one per example input shape
+    (or each with the first shape when the counts differ).
+    """
     item = yaml.safe_load(example.layer)
     if isinstance(item, str):
         op, params = item, {}
     else:
         ((op, params),) = item.items()
         params = dict(params or {})
-    inputs = {f"x{i}": ({"shape": list(s), "dtype": example.dtype} if example.dtype != "float32"
-                        else list(s)) for i, s in enumerate(example.inputs)}
+    params.pop("name", None)
+    names = params.pop("in", None)
+    names = [names] if isinstance(names, str) else list(names or [])
+    shapes = list(example.inputs)
+    if names and len(names) != len(shapes):
+        shapes = [shapes[0]] * len(names)
+    names = [str(n) for n in names] or [f"x{i}" for i in range(len(shapes))]
+    inputs = {n: ({"shape": list(s), "dtype": example.dtype} if example.dtype != "float32"
+                  else list(s)) for n, s in zip(names, shapes, strict=True)}
     ins = list(inputs)
-    del name
     return {"specc": 1, "name": f"{op}_test", "inputs": inputs,
             "nodes": {"out": {"op": op, "in": ins[0] if len(ins) == 1 else ins, **params}},
             "outputs": ["out"]}
@@ -126,14 +136,37 @@ def docstring_example(kind: type[LayerKind]) -> str | None:
     return line[2:] if line.startswith("- ") else line
 
 
-def check_kind(kind: type[LayerKind] | str, *, onnx: bool = True) -> list[LayerTestResult]:
-    """Run every example of a kind and check its docstring example validates."""
-    cls = current().layers.get(kind) if isinstance(kind, str) else kind
-    assert cls.examples, f"layer kind '{cls.name}' declares no examples"
-    doc = docstring_example(cls)
-    assert doc is not None, f"layer kind '{cls.name}' has no ``Example`` in its docstring"
+def check_docstring(kind: type[LayerKind]) -> None:
+    """Check what ``specc layers`` shows of a kind: the first docstring line is one complete
+    sentence (the summary), and the ``Example:`` line loads in a real spec (its ``in:`` names,
+    if any, become inputs) with the input shapes of one of the kind's examples."""
+    doc = (kind.__doc__ or "").strip()
+    lines = doc.splitlines()
+    summary = lines[0].strip() if lines else ""
+    assert summary, f"layer kind '{kind.name}' has no docstring summary line"
+    assert summary.endswith((".", "!", "?")) and (len(lines) == 1 or not lines[1].strip()), (
+        f"layer kind '{kind.name}': the first docstring line is the summary in 'specc layers' and "
+        f"must be one complete sentence followed by a blank line (got {summary!r})")
+    line = docstring_example(kind)
+    assert line is not None, f"layer kind '{kind.name}' has no ``Example`` in its docstring"
+    assert kind.examples, f"layer kind '{kind.name}' declares no examples"
+    from .errors import SpecError
     from .spec.spec import load
 
-    first = cls.examples[0]
-    load(example_spec(cls, Example(doc, first.inputs, None, first.dtype)))
+    errors: list[SpecError] = []
+    for ex in kind.examples:  # the line must fit the input shapes of one of the examples
+        try:
+            load(example_spec(kind, Example(line, ex.inputs, None, ex.dtype)))
+            return
+        except SpecError as err:
+            errors.append(err)
+    raise AssertionError(f"layer kind '{kind.name}': the docstring example {line!r} does not "
+                         f"load with the input shapes of any example: {errors[0]}")
+
+
+def check_kind(kind: type[LayerKind] | str, *, onnx: bool = True) -> list[LayerTestResult]:
+    """Run every example of a kind and check its docstring (summary line, example)."""
+    cls = current().layers.get(kind) if isinstance(kind, str) else kind
+    assert cls.examples, f"layer kind '{cls.name}' declares no examples"
+    check_docstring(cls)
     return [run_layer_test(cls, ex, onnx=onnx) for ex in cls.examples]

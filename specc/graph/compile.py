@@ -213,6 +213,7 @@ def _node_error(node: Node, err: SpecError, in_types: list[TensorType]) -> SpecE
 class _From:
     def __init__(self, raw: Any, producers: str) -> None:
         self.raw, self.producers = raw, producers
+        self.untruncated = getattr(raw, "untruncated", False)
 
     def __repr__(self) -> str:
         return f"{self.raw!r} from {self.producers}"

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import SpecError
-from ..types import TensorType, fmt_shape
+from ..errors import SpecError, fmt_shapes
+from ..types import TensorType
 
 if TYPE_CHECKING:
     import torch
@@ -110,22 +110,35 @@ class LayerKind:
 
 
 def shape_error(message: str, received: Any = None, hint: str | None = None) -> SpecError:
-    """A shape-rule error; the graph stage adds the node path and kind."""
+    """A shape-rule error; the graph stage adds the node path, the kind and the producers.
+
+    ``received``: the offending input (a ``TensorType``: ``received shape (?, 8) from x``), all
+    the inputs of a multi-input kind (a list of ``TensorType``: ``received shapes (4,), (6,)
+    from a, b``, never shortened), or any value (shown without quotes).
+    """
     if received is None:
         return SpecError(message, hint=hint)
     return SpecError(message, received=_Raw(received), hint=hint)
 
 
 class _Raw:
-    """Shows a received value without quotes (e.g. a shape)."""
+    """Shows a received value without quotes (e.g. a shape, or the shapes of all inputs)."""
 
     def __init__(self, value: Any) -> None:
         self.value = value
 
+    @property
+    def untruncated(self) -> bool:
+        v = self.value
+        return isinstance(v, (list, tuple)) and bool(v) and all(
+            isinstance(t, TensorType) for t in v)
+
     def __repr__(self) -> str:
         v = self.value
         if isinstance(v, TensorType):
-            return f"shape {fmt_shape(v.shape)}" + ("" if v.dtype == "float32" else f" {v.dtype}")
+            return fmt_shapes([v])
+        if self.untruncated:
+            return fmt_shapes(v)
         return str(v)
 
 

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from ..errors import SpecError
-from ..types import TensorType, fmt_shape
+from ..types import TensorType
 from .base import ActivationName, Example, LayerKind, NoParams, Params, shape_error
 
 
@@ -27,8 +27,7 @@ class ConcatParams(Params):
 
 def _mismatch(expected: str, inputs: list[TensorType]) -> SpecError:
     """A shape error listing every input's shape in order (the list is never truncated)."""
-    shapes = ", ".join(fmt_shape(t.shape) for t in inputs)
-    return shape_error(f"{expected}; the input shapes are {shapes}")
+    return shape_error(expected, inputs)
 
 
 def _check_dtypes(inputs: list[TensorType]) -> None:
@@ -101,13 +100,16 @@ class _ElementWise(LayerKind):
 def _elementwise_kind(op: str, aliases: tuple[str, ...], summary: str, fused: bool,
                       n_inputs: int | None = None) -> type[LayerKind]:
     count = "exactly two" if n_inputs == 2 else "two or more"
-    example = f"``- {op}: {{activation: relu}}``" if fused else f"``- {op}``"
+    example = (f"``- {op}: {{in: [a, b], activation: relu}}``" if fused
+               else f"``- {op}: {{in: [a, b]}}``")
     args = "activation: fused activation applied to the result." if fused else "none."
 
     class Kind(_ElementWise):
         __doc__ = f"""{summary}
 
-        Takes {count} inputs of one shape (graph form: ``{{op: {op}, in: [a, b]}}``).
+        Takes {count} inputs of one shape, named by ``in:`` (``a`` and ``b`` are earlier
+        layers' ``name:`` s or inputs; in the sequential form ``in:`` replaces the previous
+        layer's output). Graph form: ``{{op: {op}, in: [a, b]}}``.
 
         Args:
             {args}
@@ -153,11 +155,12 @@ class Concat(LayerKind):
         axis: per-sample axis (0 = first after batch, negative from the end); default: the
             feature axis (channels for conv maps, the last axis otherwise).
 
-    Input shape: two or more tensors of one rank. Output shape: the common shape with the
-    axis sizes summed (graph form: ``{op: concat, in: [a, b]}``).
+    Input shape: two or more tensors of one rank, named by ``in:`` (earlier layers' ``name:`` s
+    or inputs; in the sequential form ``in:`` replaces the previous layer's output; graph form:
+    ``{op: concat, in: [a, b]}``). Output shape: the common shape with the axis sizes summed.
 
     Example:
-        ``- concat: {axis: -1}``
+        ``- concat: {in: [left, right], axis: -1}``
     """
 
     name = "concat"

@@ -54,7 +54,7 @@ class Reshape(LayerKind):
     Input shape: ``(batch, ...)`` with every size known. Output shape: ``(batch, *shape)``.
 
     Example:
-        ``- reshape: {shape: [32, 7, 7]}``
+        ``- reshape: {shape: [-1, 4]}``
     """
 
     name = "reshape"

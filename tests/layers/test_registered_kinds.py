@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from specc.registry import current
+from specc.testing import check_docstring
 from specc.types import TensorType
 
 from ._util import run
@@ -49,8 +50,30 @@ def test_docstring_and_examples(name: str, kind: Any) -> None:
     for item in items:
         key, params = _parse(item)
         assert LAYERS.get(key) is kind
-        kind.Params.model_validate(params)
+        kind.Params.model_validate({k: v for k, v in params.items() if k not in ("in", "name")})
     assert kind.examples, f"{name} has no examples for the layer harness"
+
+
+@pytest.mark.parametrize(("name", "kind"), KINDS, ids=[n for n, _ in KINDS])
+def test_summary_is_one_sentence_and_docstring_example_loads(name: str, kind: Any) -> None:
+    # `specc layers` shows the first docstring line: it must not stop mid-sentence; the
+    # Example line (with `in:` names for multi-input kinds) must load as a real spec
+    check_docstring(kind)
+    summary = kind.summary()
+    assert summary.endswith(".") and (summary[0].isupper() or summary[0].isdigit()), summary
+
+
+def test_check_docstring_refuses_a_summary_cut_mid_sentence() -> None:
+    class Cut(LAYERS.get("dropout")):  # type: ignore[misc, valid-type]
+        """Zeroes each input with probability ``rate`` in training and scales the rest by
+        ``1 / (1 - rate)``; identity at inference.
+
+        Example:
+            ``- dropout: {rate: 0.5}``
+        """
+
+    with pytest.raises(AssertionError, match="one complete sentence"):
+        check_docstring(Cut)
 
 
 @pytest.mark.parametrize(("kind", "example"), EXAMPLES)
