@@ -205,7 +205,7 @@ class Registries:
         if not self._env_loaded:
             self._env_loaded = True
             for module in _env_plugins():
-                self.load_module(module)
+                self.load_module(module, "SPECC_PLUGINS")
 
     def _plugin(self, name: str, version: str | None) -> PluginInfo:
         info = self.plugins.get(name)
@@ -243,30 +243,45 @@ class Registries:
             return
         info.provides.setdefault(kind, []).append(own)
 
-    def load_module(self, module: str) -> None:
+    def load_module(self, module: str, source: str | None = None) -> None:
         """Import a user-named plugin module (``--plugin`` / ``SPECC_PLUGINS``).
 
         The module registers its entries with :func:`register_layer` and friends while this
-        registry is current.
+        registry is current. ``source`` names where the name came from (``SPECC_PLUGINS``) for
+        the error location. specc's own modules are refused: importing one again would make
+        a second copy of its classes (``SpecError`` among them).
         """
+        where = {"path": (source,)} if source else {}
+        if not _MODULE.fullmatch(module):
+            raise SpecError("a plugin is an importable module name (dotted identifiers, such "
+                            "as my_layers or pkg.layers)", received=module, **where,
+                            hint="--plugin and SPECC_PLUGINS take importable module names; "
+                            "SPECC_PLUGINS separates them with commas")
+        if module.split(".")[0] == "specc":
+            raise SpecError("specc's own modules are not plugins", received=module, **where,
+                            hint="name the module of a plugin; built-in kinds are always "
+                            "loaded")
         with _using(self):
             try:
                 if module in sys.modules and module not in self._loaded_modules and \
-                        not self._has_entries_from(module):
+                        module in _PLUGIN_MODULES and not self._has_entries_from(module):
                     importlib.reload(sys.modules[module])  # imported before, into another registry
                 else:
                     importlib.import_module(module)
                 self._loaded_modules.add(module)
+                _PLUGIN_MODULES.add(module)
             except ModuleNotFoundError as exc:
                 if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
                     raise SpecError(f"plugin module '{module}' was not found", received=module,
-                                    hint="--plugin and SPECC_PLUGINS take an importable module name") from None
-                raise SpecError(f"plugin module '{module}' failed to import: {exc}") from None
+                                    **where, hint="--plugin and SPECC_PLUGINS take an "
+                                    "importable module name") from None
+                raise SpecError(f"plugin module '{module}' failed to import: {exc}",
+                                **where) from None
             except RegistryError as exc:
-                raise SpecError(f"plugin module '{module}': {exc}") from None
+                raise SpecError(f"plugin module '{module}': {exc}", **where) from None
             except Exception as exc:  # the module the user named is broken: their error
                 raise SpecError(f"plugin module '{module}' failed to import: "
-                                f"{type(exc).__name__}: {exc}") from None
+                                f"{type(exc).__name__}: {exc}", **where) from None
 
     def _has_entries_from(self, module: str) -> bool:
         return any(origin.split(" ")[0] == module
@@ -292,6 +307,8 @@ def _check_layer_kind(obj: Any, value: str, name: str | None = None) -> None:
 
 
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+_MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$", re.ASCII)
+_PLUGIN_MODULES: set[str] = set()  # modules imported as --plugin / SPECC_PLUGINS (any registry)
 
 
 def _env_plugins() -> list[str]:

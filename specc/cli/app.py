@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import json
+import math
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import click
@@ -23,7 +25,10 @@ def _console(stderr: bool = False) -> Any:
 
 
 def echo(text: str = "", *, markup: bool = True) -> None:
-    """Print to stdout through rich on a terminal; plain text (no rich import) otherwise."""
+    """Print to stdout through rich on a terminal; plain text (no rich import) otherwise.
+
+    ``markup`` is for text written here only: user text goes through :func:`say`, never into
+    markup (rich would read ``[/x]`` in a name as a tag and fail)."""
     if not sys.stdout.isatty():
         click.echo(_MARKUP.sub("", text) if markup else text)
         return
@@ -31,6 +36,70 @@ def echo(text: str = "", *, markup: bool = True) -> None:
 
 
 _MARKUP = re.compile(r"\[/?[a-z][a-z ]*\]|\[/\]")
+
+Part = str | tuple[str, str]
+
+
+def say(*parts: Part) -> None:
+    """Print one line made of literal parts, each a string or ``(text, style)``: styled on a
+    terminal, plain when piped. Nothing in a part is read as markup."""
+    if not sys.stdout.isatty():
+        click.echo("".join(p if isinstance(p, str) else p[0] for p in parts))
+        return
+    from rich.text import Text
+
+    _console().print(Text.assemble(*parts))
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[object]], *,
+                title: str | None = None) -> None:
+    """A table of literal cells (never markup). On a terminal a rich table whose cells fold
+    rather than end in '...'; piped, aligned plain columns with every cell whole (newlines
+    in a cell become '; '), so ``| grep NAME`` finds every identifier."""
+    cells = [[str(c) for c in row] for row in rows]
+    if not sys.stdout.isatty():
+        table = [list(headers), *[[c.replace("\n", "; ") for c in row] for row in cells]]
+        widths = [max(len(r[i]) for r in table) for i in range(len(headers))]
+        if title:
+            click.echo(title)
+        for row in table:
+            click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table(box=None, title=Text(title) if title else None)
+    for i, head in enumerate(headers):
+        longest = max((len(r[i]) for r in cells), default=0)
+        grid.add_column(Text(head), overflow="fold",
+                        min_width=min(longest, 40) if i == 0 else None)
+    for row in cells:
+        grid.add_row(*[Text(c) for c in row])
+    _console().print(grid)
+
+
+def print_json(data: Any) -> None:
+    """``data`` as strict JSON on stdout: NaN and infinities become null, numpy scalars and
+    tuples plain values."""
+    click.echo(json.dumps(_jsonable(data), indent=2, allow_nan=False))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return _jsonable(value.tolist())
+    return str(value)
+
+
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Machine-readable JSON on stdout (see README).")
 
 
 def report_error(err: SpecError) -> None:
@@ -51,6 +120,9 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:  # `specc ... | head` stopped reading: not an error
+            _quiet_stdout()
+            sys.exit(EXIT_OK)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # an internal failure, not the user's
@@ -62,6 +134,15 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(EXIT_INTERNAL)
 
     return wrapper
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def load_plugins(modules: tuple[str, ...]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,10 +14,14 @@ from .app import (
     EXIT_USER,
     echo,
     handle_errors,
+    json_option,
     load_plugins,
     main,
     plugin_option,
+    print_json,
+    print_table,
     report_error,
+    say,
     set_option,
 )
 
@@ -51,7 +56,7 @@ def validate(specs: tuple[str, ...], overrides: tuple[str, ...], plugins: tuple[
                             "networks": list(spec.networks), "params": t + f})
         else:
             nets = ", ".join(spec.networks)
-            echo(f"[green]ok[/] {path}: {spec.name} ({nets}; {t + f:,} parameters)")
+            say(("ok", "green"), f" {path}: {spec.name} ({nets}; {t + f:,} parameters)")
     if as_json:
         click.echo(json.dumps(results, indent=2))
     if failed:
@@ -66,71 +71,117 @@ def validate(specs: tuple[str, ...], overrides: tuple[str, ...], plugins: tuple[
 @click.option("--out", "out", type=click.Path(dir_okay=False),
               help="Write the initial weights as safetensors.")
 @click.option("--seed", default=0, show_default=True, help="Initialisation seed.")
+@json_option
 @handle_errors
 def build(spec: str, overrides: tuple[str, ...], plugins: tuple[str, ...], network: str | None,
-          out: str | None, seed: int) -> None:
+          out: str | None, seed: int, as_json: bool) -> None:
     """Compile a spec and print a Keras-style summary; optionally save initial weights."""
     from ..spec.spec import load
-    from ..summary import summary_text
 
     load_plugins(plugins)
     s = load(spec, overrides)
     if network is not None:
         s.network(network)
         s.networks = {network: s.networks[network]}
-    echo(summary_text(s), markup=False)
-    if out:
-        from ..api import build as build_module
-        from ..api import save_weights
-        from ..backends.torch import count_torch_params
+    written = _write_weights(s, out, seed) if out else []
+    if as_json:
+        print_json({"name": s.name, "networks": {name: _graph_json(graph)
+                                                 for name, graph in s.networks.items()},
+                    "weights": [str(p) for p in written]})
+        return
+    from ..summarize import summary_text
 
-        for i, (name, graph) in enumerate(s.networks.items()):
-            module = build_module(s, name, seed=seed + i)
-            got = count_torch_params(module)
-            if got != graph.param_counts:  # shape inference and torch must agree
-                raise RuntimeError(f"parameter count mismatch for {name}: inferred "
-                                   f"{graph.param_counts}, torch {got}")
-            target = Path(out) if len(s.networks) == 1 else \
-                Path(out).with_name(f"{Path(out).stem}.{name}{Path(out).suffix}")
-            save_weights(module, target)
-            echo(f"wrote {target}")
+    echo(summary_text(s), markup=False)
+    for target in written:
+        say(f"wrote {target}")
+
+
+def _graph_json(graph: Any) -> dict[str, Any]:
+    """One network for ``build --json``: inputs, nodes in order, outputs, parameter totals."""
+
+    def tensor(t: Any) -> dict[str, Any]:
+        return {"shape": list(t.shape), "dtype": t.dtype}
+
+    return {
+        "inputs": {name: tensor(t) for name, t in graph.inputs.items()},
+        "nodes": [{"name": name, "kind": node.kind, "activation": node.activation,
+                   "inputs": list(node.inputs), "output": tensor(node.type),
+                   "params": node.n_trainable + node.n_frozen,
+                   "trainable_params": node.n_trainable, "shares": node.share,
+                   "trainable": node.trainable} for name, node in graph.nodes.items()],
+        "outputs": {name: tensor(t) for name, t in graph.output_types.items()},
+        "params": {"total": sum(graph.param_counts), "trainable": graph.param_counts[0],
+                   "non_trainable": graph.param_counts[1]},
+    }
+
+
+def _write_weights(s: Any, out: str, seed: int) -> list[Path]:
+    """Initial weights of every network as safetensors; the paths written."""
+    from ..api import build as build_module
+    from ..api import save_weights
+    from ..backends.torch import count_torch_params
+
+    written = []
+    for i, (name, graph) in enumerate(s.networks.items()):
+        module = build_module(s, name, seed=seed + i)
+        got = count_torch_params(module)
+        if got != graph.param_counts:  # shape inference and torch must agree
+            raise RuntimeError(f"parameter count mismatch for {name}: inferred "
+                               f"{graph.param_counts}, torch {got}")
+        target = Path(out) if len(s.networks) == 1 else \
+            Path(out).with_name(f"{Path(out).stem}.{name}{Path(out).suffix}")
+        save_weights(module, target)
+        written.append(target)
+    return written
 
 
 @main.command(name="list")
 @click.argument("pattern", required=False)
+@json_option
 @handle_errors
-def list_specs(pattern: str | None) -> None:
+def list_specs(pattern: str | None, as_json: bool) -> None:
     """List built-in specs (optionally matching a glob such as 'res*')."""
-    from rich.table import Table
-
     from ..spec.builtin import builtin_names, builtin_path
     from ..spec.loader import read_source
 
-    table = Table("name", "family", "bar", box=None)
     names = builtin_names(pattern)
-    for name in names:
-        data = read_source(builtin_path(name)).data  # type: ignore[arg-type]
-        table.add_row(name, str(data.get("family", "")), str(data.get("bar", "")))
     if not names:
         raise SpecError("no built-in spec matches", received=pattern)
-    from .app import _console
-
-    _console().print(table)
+    rows = []
+    for name in names:
+        data = read_source(builtin_path(name)).data  # type: ignore[arg-type]
+        rows.append({"name": name, "family": str(data.get("family", "")),
+                     "bar": str(data.get("bar", ""))})
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(("name", "family", "bar"), [tuple(r.values()) for r in rows])
 
 
 @main.command()
 @click.argument("name")
+@json_option
 @handle_errors
-def show(name: str) -> None:
-    """Print a built-in spec's YAML."""
-    from ..errors import did_you_mean
-    from ..spec.builtin import builtin_names, builtin_path
+def show(name: str, as_json: bool) -> None:
+    """Print a built-in spec's YAML (NAME as listed by 'specc list'; not a file path).
 
+    With --json: the spec's content as one JSON object."""
+    from ..errors import did_you_mean
+    from ..spec.builtin import builtin_names, builtin_path, is_builtin_name
+
+    if not is_builtin_name(name):
+        raise SpecError("show takes the name of a built-in spec, not a path", received=name,
+                        hint="see 'specc list'; to print a file of your own, use cat")
     path = builtin_path(name)
     if path is None:
         raise SpecError(f"no built-in spec '{name}'",
                         hint=did_you_mean(name, builtin_names()) or "see 'specc list'")
-    click.echo(path.read_text(), nl=False)
+    if as_json:
+        from ..spec.loader import read_source
+
+        print_json(read_source(path).data)
+    else:
+        click.echo(path.read_text(), nl=False)
 
 
 @main.command()
@@ -153,41 +204,66 @@ def schema(plugins: tuple[str, ...], out: str | None) -> None:
 @main.command()
 @click.argument("args", nargs=-1, metavar="[PATTERN] | describe NAME")
 @plugin_option
+@json_option
 @handle_errors
-def layers(args: tuple[str, ...], plugins: tuple[str, ...]) -> None:
+def layers(args: tuple[str, ...], plugins: tuple[str, ...], as_json: bool) -> None:
     """List layer kinds, or describe one: parameters, shapes and an example."""
     load_plugins(plugins)
     if args and args[0] == "describe":
         if len(args) != 2:
             raise SpecError("usage: specc layers describe NAME")
-        _describe(args[1])
+        if as_json:
+            print_json(_describe_json(args[1]))
+        else:
+            _describe(args[1])
         return
     if len(args) > 1:
         raise SpecError("usage: specc layers [PATTERN] | specc layers describe NAME")
-    _list_layers(args[0] if args else None)
+    _list_layers(args[0] if args else None, as_json)
 
 
-def _list_layers(pattern: str | None) -> None:
+def _list_layers(pattern: str | None, as_json: bool) -> None:
     import fnmatch
-
-    from rich.table import Table
 
     from ..registry import current
 
     reg = current().layers
-    table = Table("kind", "aliases", "from", "summary", box=None)
-    shown = 0
-    for name, kind in reg.items():
-        if pattern and not fnmatch.fnmatch(name, pattern):
-            continue
-        shown += 1
-        table.add_row(name, ", ".join(reg.aliases_of(name)), reg.provider(name) or "",
-                      kind.summary())
-    if not shown:
+    rows = [{"name": name, "aliases": reg.aliases_of(name), "provider": reg.provider(name),
+             "summary": kind.summary()}
+            for name, kind in reg.items() if not pattern or fnmatch.fnmatch(name, pattern)]
+    if not rows:
         raise SpecError("no layer kind matches", received=pattern)
-    from .app import _console
+    if as_json:
+        print_json(rows)
+        return
+    print_table(("kind", "aliases", "from", "summary"),
+                [(r["name"], ", ".join(r["aliases"]), r["provider"] or "", r["summary"])
+                 for r in rows])
 
-    _console().print(table)
+
+def _describe_json(name: str) -> dict[str, Any]:
+    """``layers describe NAME --json``: the facts the text form shows, as stable keys."""
+    import inspect
+
+    from ..registry import current
+
+    reg = current().layers
+    kind = reg.get(name)
+    canon = reg.canonical(name)
+    params = []
+    for fname, f in kind.Params.model_fields.items():
+        params.append({"name": fname, "type": _type_text(f.annotation),
+                       "required": f.is_required(),
+                       "default": None if f.is_required() else f.get_default(),
+                       "constraints": _constraints(f.metadata) or None,
+                       "description": f.description})
+    return {"name": canon, "class": f"{kind.__module__}.{kind.__qualname__}",
+            "aliases": reg.aliases_of(canon), "provider": reg.provider(canon),
+            "summary": kind.summary(),
+            "inputs": {"min": kind.min_inputs, "max": kind.max_inputs},
+            "parameters": params,
+            "doc": inspect.cleandoc(kind.__doc__) if kind.__doc__ else "",
+            "export_note": kind.export_note or None}
 
 
 def _describe(name: str) -> None:
@@ -196,7 +272,7 @@ def _describe(name: str) -> None:
     reg = current().layers
     kind = reg.get(name)
     canon = reg.canonical(name)
-    lines = [f"[bold]{canon}[/]  ({kind.__module__}.{kind.__qualname__})"]
+    lines = [f"{canon}  ({kind.__module__}.{kind.__qualname__})"]
     aliases = reg.aliases_of(canon)
     if aliases:
         lines.append(f"aliases: {', '.join(aliases)}")
@@ -221,7 +297,7 @@ def _describe(name: str) -> None:
         lines.append(inspect.cleandoc(kind.__doc__))
     if kind.export_note:
         lines.append(f"\nONNX: {kind.export_note}")
-    echo("\n".join(lines[:1]))
+    say((lines[0], "bold"))
     echo("\n".join(lines[1:]), markup=False)
 
 

@@ -3,17 +3,25 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from ..errors import SpecError
 from ..registry import PluginInfo
-from .app import _console, echo, handle_errors, load_plugins, main, plugin_option
+from .app import (
+    echo,
+    handle_errors,
+    json_option,
+    load_plugins,
+    main,
+    plugin_option,
+    print_json,
+    print_table,
+    say,
+)
 
 _STATUS = {"ok": "ok", "partial": "partly loaded", "broken": "broken"}
-_STYLE = {"ok": "green", "partial": "yellow", "broken": "red"}
 
 
 def _status(info: PluginInfo) -> str:
@@ -24,7 +32,7 @@ def _status(info: PluginInfo) -> str:
 
 @main.command()
 @plugin_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+@json_option
 @handle_errors
 def plugins(plugins: tuple[str, ...], as_json: bool) -> None:
     """List installed plugins (built-in specc included): version, what each provides, and
@@ -36,31 +44,26 @@ def plugins(plugins: tuple[str, ...], as_json: bool) -> None:
     regs.ensure_discovered()
     infos = sorted(regs.plugins.values(), key=lambda i: (i.name != "specc", i.name.lower()))
     if as_json:
-        click.echo(json.dumps([{"name": i.name, "version": i.version, "status": _status(i),
-                                "provides": i.provides, "not_loaded": i.broken,
-                                "errors": i.errors} for i in infos], indent=2))
+        print_json([{"name": i.name, "version": i.version, "status": _status(i),
+                     "provides": i.provides, "not_loaded": i.broken, "errors": i.errors}
+                    for i in infos])
         return
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table("plugin", "version", "provides", "status", box=None, pad_edge=False)
+    rows = []
     for info in infos:
         provides = [f"{group}: {', '.join(sorted(names))}"
                     for group, names in sorted(info.provides.items())]
         provides += [f"{group} (not loaded): {', '.join(sorted(names))}"
                      for group, names in sorted(info.broken.items())]
-        status = _status(info)
-        table.add_row(Text(info.name), Text(info.version or "-"),
-                      Text("\n".join(provides) or "-"), Text(_STATUS[status], _STYLE[status]))
-    console = _console()
-    console.print(table)
+        rows.append((info.name, info.version or "-", "\n".join(provides) or "-",
+                     _STATUS[_status(info)]))
+    print_table(("plugin", "version", "provides", "status"), rows)
     failed = [i for i in infos if i.errors]
     for info in failed:
-        for reason in info.errors:  # plain text: reasons hold ':Name:' and '[...]'
-            console.print(Text.assemble((info.name, "red"), f": {reason}"))
+        for reason in info.errors:  # literal text: reasons hold ':Name:' and '[...]'
+            say((info.name, "red"), f": {reason}")
     if failed:
-        console.print("specs that do not use a broken plugin keep working; a spec that does "
-                      "gets an error naming it.", markup=False)
+        say("specs that do not use a broken plugin keep working; a spec that does "
+            "gets an error naming it.")
 
 
 @main.group()

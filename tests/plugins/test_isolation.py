@@ -170,5 +170,5 @@ def test_specc_plugins_env_variable_missing_module(site, monkeypatch):
     monkeypatch.setenv("SPECC_PLUGINS", "env_plugin_that_does_not_exist")
     with pytest.raises(SpecError) as exc:
         Registries().ensure_discovered()
-    assert str(exc.value).startswith("plugin module 'env_plugin_that_does_not_exist' "
-                                     "was not found")
+    assert str(exc.value).startswith("SPECC_PLUGINS: plugin module "
+                                     "'env_plugin_that_does_not_exist' was not found")
