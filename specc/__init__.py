@@ -38,13 +38,20 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """Heavy parts (torch, onnxruntime) load on first use, so validation stays fast."""
+    """Heavy parts (torch, onnxruntime) load on first use, so validation stays fast.
+
+    No submodule of specc may be named like a public name other than ``train`` (the callable
+    package): importing it would put the module where the function belongs. A test walks every
+    submodule to keep it so.
+    """
     if name in _LAZY:
         import importlib
 
         module, attr = _LAZY[name]
         mod = importlib.import_module(module)
-        return getattr(mod, attr) if attr else mod
+        value = getattr(mod, attr) if attr else mod
+        globals()[name] = value  # later lookups skip this function
+        return value
     raise AttributeError(f"module 'specc' has no attribute {name!r}")
 
 

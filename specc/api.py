@@ -67,6 +67,6 @@ def load_weights(module: torch.nn.Module, path: str | Path, strict: bool = True)
 
 def summary(spec: Spec | str | Path | dict[str, Any]) -> str:
     """A Keras-style summary table as plain text."""
-    from .summary import summary_text
+    from .summarize import summary_text
 
     return summary_text(_spec(spec))
