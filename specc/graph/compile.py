@@ -14,6 +14,7 @@ from ..types import TensorType, fmt_shape
 from .ir import LayerGraph, Node
 
 DEFAULT_MAX_PARAMS = 2**31  # ~8.6 GB of float32 weights
+DEFAULT_MAX_ACTIVATION = 2**28  # elements of one node's output for one sample (1 GB float32)
 
 
 def max_params() -> int:
@@ -21,6 +22,27 @@ def max_params() -> int:
         return int(os.environ.get("SPECC_MAX_PARAMS", DEFAULT_MAX_PARAMS))
     except ValueError:
         return DEFAULT_MAX_PARAMS
+
+
+def max_activation() -> int:
+    """Most elements one node may output per sample (``SPECC_MAX_ACTIVATION`` raises it)."""
+    try:
+        return int(os.environ.get("SPECC_MAX_ACTIVATION", DEFAULT_MAX_ACTIVATION))
+    except ValueError:
+        return DEFAULT_MAX_ACTIVATION
+
+
+def _check_activation(label: str, t: TensorType, path: Any, limit: int) -> None:
+    """Refuse a per-sample tensor above ``limit`` elements (dynamic axes count as 1)."""
+    n = 1
+    for d in t.shape:
+        n *= d if isinstance(d, int) and d > 0 else 1
+    if n > limit:
+        raise SpecError(
+            f"{label} {fmt_shape(t.shape)} has {n:,} elements per sample "
+            f"({n * 4 / 1e9:,.1f} GB as float32), above the limit of {limit:,}", path=path,
+            hint="refused before allocating anything; set SPECC_MAX_ACTIVATION to raise the "
+            "limit")
 
 
 def compile_net(raw: RawNet, layers: Registry) -> LayerGraph:
@@ -102,10 +124,19 @@ def _check_references(raw: RawNet, nodes: dict[str, Node], inputs: dict[str, Ten
                     f"owner '{target.share}'", path=node.src + ("share",)))
     if not raw.outputs:
         errors.append(SpecError("the network has no outputs", path=raw.src or ("outputs",)))
-    for out in raw.outputs:
-        if out not in known and out not in invalid:
+    seen: set[str] = set()
+    for i, out in enumerate(raw.outputs):
+        where = raw.src + ("outputs", i)
+        if out in seen:
+            errors.append(SpecError(f"output '{out}' is listed twice", path=where,
+                                    hint="each output is named once"))
+        elif out in inputs:
+            errors.append(SpecError(f"output '{out}' is an input, not computed by the network",
+                                    path=where, hint="outputs name nodes; add a layer"))
+        elif out not in known and out not in invalid:
             errors.append(SpecError(f"output '{out}' is not a node or input",
-                                    path=raw.src + ("outputs",), hint=did_you_mean(out, known)))
+                                    path=where, hint=did_you_mean(out, known)))
+        seen.add(out)
 
 
 def _toposort(raw: RawNet, nodes: dict[str, Node]) -> list[str]:
@@ -154,6 +185,9 @@ def infer_shapes(graph: LayerGraph, layers: Registry) -> None:
     errors: list[SpecError] = []
     total = 0
     limit = max_params()
+    act_limit = max_activation()
+    for name, t in graph.inputs.items():
+        _check_activation(f"input '{name}'", t, graph.src + ("inputs", name), act_limit)
     failed: set[str] = set()
     for node in graph.nodes.values():
         if any(i in failed for i in node.inputs):
@@ -172,6 +206,7 @@ def infer_shapes(graph: LayerGraph, layers: Registry) -> None:
                 out.rank > 0 and kind.fuses_activation:
             out = TensorType(out.shape, out.dtype, kind.feature_axis)
         node.type = out
+        _check_activation(f"{node.name} ({node.kind}): its output", out, node.src, act_limit)
         if node.share is not None:
             owner = graph.nodes[node.share]
             owner_in = [graph.type_of(i) for i in owner.inputs]

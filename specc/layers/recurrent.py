@@ -32,7 +32,7 @@ class RecurrentParams(Params):
     recurrent_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Fraction of the hidden "
                                      "state dropped before the recurrent product in training; "
                                      "one mask per sequence.")
-    num_layers: int = Field(1, gt=0, description="Stacked recurrent layers.")
+    num_layers: int = Field(1, gt=0, le=1000, description="Stacked recurrent layers.")
     use_bias: bool = Field(True, description="Learn biases (torch keeps two per gate).")
     kernel_initializer: Initializer = Field("glorot_uniform", description="Input weights.")
     recurrent_initializer: Initializer = Field(
@@ -75,11 +75,10 @@ def recurrent_type(x: TensorType, p: RecurrentParams, features: int) -> TensorTy
 def recurrent_count(cell: str, p: RecurrentParams, features: int, directions: int) -> int:
     """torch's parameter count (two bias vectors per gate block when ``use_bias``)."""
     rows = GATES[cell] * p.units
-    total = 0
-    for layer in range(p.num_layers):
-        fan_in = features if layer == 0 else directions * p.units
-        total += directions * (rows * (fan_in + p.units) + (2 * rows if p.use_bias else 0))
-    return total
+    bias = 2 * rows if p.use_bias else 0
+    first = directions * (rows * (features + p.units) + bias)
+    later = directions * (rows * (directions * p.units + p.units) + bias)
+    return first + (p.num_layers - 1) * later  # closed form: no loop over the layers
 
 
 def build_recurrent(cell: str, p: RecurrentParams, features: int, bidirectional: bool = False,

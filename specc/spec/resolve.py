@@ -5,18 +5,62 @@ still holding unvalidated layer parameters, each node remembering its spec path.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from ..errors import PathT, SpecError, did_you_mean
 from ..registry import Registry
+from .loader import parse_value
 
 STRUCTURAL = ("op", "in", "share", "trainable", "name", "repeat")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PARAM_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
+DEFAULT_MAX_NODES = 100_000
+DEFAULT_MAX_VALUES = 2_000_000
+
+
+def _env_limit(name: str, default: int) -> int:
+    try:
+        return max(int(os.environ.get(name, default)), 1)
+    except ValueError:
+        return default
+
+
+def max_nodes() -> int:
+    """Most nodes a spec may expand to (``repeat`` and blocks multiplied out)."""
+    return _env_limit("SPECC_MAX_NODES", DEFAULT_MAX_NODES)
+
+
+def max_values() -> int:
+    """Most values ``$param`` substitution and block expansion may produce."""
+    return _env_limit("SPECC_MAX_VALUES", DEFAULT_MAX_VALUES)
+
+
+class Budget:
+    """Counts values produced while resolving; a SpecError once over :func:`max_values`."""
+
+    def __init__(self) -> None:
+        self.used = 0
+        self.limit = max_values()
+
+    def spend(self, n: int, path: PathT) -> None:
+        self.used += n
+        if self.used > self.limit:
+            raise SpecError(f"the spec expands to over {self.limit:,} values after substituting "
+                            "parameters and expanding blocks", path=path,
+                            hint="a large $param used many times? set SPECC_MAX_VALUES to raise "
+                            "the limit")
+
+
+def count_values(value: Any) -> int:
+    """Number of values in plain data (containers and scalars)."""
+    if isinstance(value, dict):
+        return 1 + sum(count_values(v) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(count_values(v) for v in value)
+    return 1
 
 
 @dataclass
@@ -68,11 +112,10 @@ def _apply_one(data: dict[str, Any], item: str) -> None:
         raise SpecError("--set takes KEY=VALUE, e.g. train.epochs=3", received=item)
     key, _, text = item.partition("=")
     key = key.strip()
-    try:
-        value = yaml.safe_load(text) if text.strip() else ""
-    except yaml.YAMLError:
-        value = text
-    parts: list[str | int] = [int(p) if p.isdigit() else p for p in key.split(".") if p != ""]
+    value = parse_value(text)  # same reading and limits as a value in a spec file
+    # an index too long for int() is out of range anyway
+    parts: list[str | int] = [(int(p) if len(p) < 19 else 10**18) if p.isascii() and p.isdigit()
+                              else p for p in key.split(".") if p != ""]
     if not parts:
         raise SpecError("--set needs a key before '='", received=item)
     params = data.get("params")
@@ -84,7 +127,8 @@ def _apply_one(data: dict[str, Any], item: str) -> None:
     last = parts[-1]
     if isinstance(node, list):
         if not isinstance(last, int) or last >= len(node):
-            raise SpecError(f"--set {key}: index out of range", received=last)
+            raise SpecError(f"--set {key}: index out of range ({len(node)} item(s), indices 0 "
+                            f"to {len(node) - 1})", received=last)
         node[last] = value
         return
     if not isinstance(node, dict):
@@ -97,8 +141,11 @@ def _apply_one(data: dict[str, Any], item: str) -> None:
 
 
 def _step(node: Any, part: str | int, so_far: list[str | int], item: str) -> Any:
-    if isinstance(node, list) and isinstance(part, int) and part < len(node):
-        return node[part]
+    if isinstance(node, list) and isinstance(part, int):
+        if part < len(node):
+            return node[part]
+        raise SpecError(f"--set: index out of range: '{'.'.join(map(str, so_far[:-1]))}' has "
+                        f"{len(node)} item(s) (indices 0 to {len(node) - 1})", received=item)
     if isinstance(node, dict):
         if part in node and isinstance(node[part], (dict, list)):
             return node[part]
@@ -134,8 +181,12 @@ class Undefined:
 
 
 
-def substitute(value: Any, params: dict[str, Any], path: PathT, errors: list[SpecError]) -> Any:
-    """Replace ``$name`` strings with parameter values (recursively)."""
+def substitute(value: Any, params: dict[str, Any], path: PathT, errors: list[SpecError],
+               budget: Budget | None = None) -> Any:
+    """Replace ``$name`` strings with parameter values (recursively). Every value produced is
+    counted against ``budget`` (a SpecError when the result grows too large)."""
+    budget = budget or Budget()
+    budget.spend(1, path)
     if isinstance(value, str):
         m = _PARAM_REF.match(value)
         if m:
@@ -145,16 +196,30 @@ def substitute(value: Any, params: dict[str, Any], path: PathT, errors: list[Spe
                                         hint=did_you_mean(name, params)
                                         or "declare it under 'params:'"))
                 return Undefined(name)
+            if isinstance(params[name], (dict, list)):
+                budget.spend(count_values(params[name]), path)
             return copy.deepcopy(params[name])
         if value.startswith("$") and len(value) > 1 and not value.startswith("$$"):
             errors.append(SpecError("a parameter reference is '$' plus a name", path=path,
                                     received=value))
         return value[1:] if value.startswith("$$") else value
     if isinstance(value, dict):
-        return {k: substitute(v, params, path + (k,), errors) for k, v in value.items()}
+        return {k: substitute(v, params, path + (k,), errors, budget) for k, v in value.items()}
     if isinstance(value, list):
-        return [substitute(v, params, path + (i,), errors) for i, v in enumerate(value)]
+        return [substitute(v, params, path + (i,), errors, budget) for i, v in enumerate(value)]
     return value
+
+
+def param_references(value: Any, path: PathT) -> list[tuple[PathT, str]]:
+    """``($name`` references, where)`` inside ``value`` (``$$`` escapes excluded)."""
+    if isinstance(value, str):
+        m = _PARAM_REF.match(value)
+        return [(path, m.group(1))] if m else []
+    if isinstance(value, dict):
+        return [r for k, v in value.items() for r in param_references(v, path + (k,))]
+    if isinstance(value, list):
+        return [r for i, v in enumerate(value) for r in param_references(v, path + (i,))]
+    return []
 
 
 # -- networks ------------------------------------------------------------------------------------
@@ -169,10 +234,18 @@ class Resolver:
         self.errors: list[SpecError] = []
         self.params = data.get("params") or {}
         self.blocks: dict[str, Any] = data.get("blocks") or {}
+        self.budget = Budget()
+        self.max_nodes = max_nodes()
+        self.n_nodes = 0  # over all networks
+        self._sizes: dict[tuple[str, str], int] = {}
+        self._expanding: list[str] = []  # blocks being expanded (cycle guard)
         for bname in self.blocks:
             if bname in layers:
                 self.err(f"block name '{bname}' shadows the layer kind of that name",
                          ("blocks", bname))
+        for where, ref in param_references(self.params, ("params",)):
+            self.err(f"a parameter cannot reference another parameter (${ref})", where,
+                     hint="write the value itself; params are plain values")
 
     def err(self, message: str, path: PathT, **kw: Any) -> None:
         self.errors.append(SpecError(message, path=path, **kw))
@@ -189,7 +262,7 @@ class Resolver:
     def network(self, name: str, body: dict[str, Any], src: PathT) -> RawNet:
         body = substitute({k: v for k, v in body.items() if k in ("inputs", "layers", "nodes",
                                                                   "outputs")},
-                          self.params, src, self.errors)
+                          self.params, src, self.errors, self.budget)
         inputs = self.inputs(body.get("inputs"), src + ("inputs",))
         net = RawNet(name, inputs, [], [], src)
         has_layers, has_nodes = body.get("layers") is not None, body.get("nodes") is not None
@@ -198,6 +271,10 @@ class Resolver:
             return net
         if not has_layers and not has_nodes:
             self.err("the network has no 'layers' or 'nodes'", src or ("layers",))
+            return net
+        if body.get("layers") == [] or body.get("nodes") == {}:
+            key = "layers" if has_layers else "nodes"
+            self.err(f"'{key}' is empty: a network needs at least one layer", src + (key,))
             return net
         if has_layers:
             last = self.sequential(net, body["layers"], src + ("layers",), prefix="")
@@ -378,16 +455,30 @@ class Resolver:
             return self.repeat_layer(net, name, kind, params, ins, path, repeat, share, trainable)
         if share is not None:
             share = prefix + str(share) if prefix and not str(share).startswith(prefix) else share
+        self.reserve(1, path)
         net.nodes.append(RawNode(name, kind, params, ins, path, share, trainable))
         return name
+
+    def reserve(self, n: int, path: PathT) -> None:
+        """Count ``n`` more nodes against :func:`max_nodes`, before they are made."""
+        if self.n_nodes + n > self.max_nodes:
+            raise SpecError(f"the spec expands to {self.n_nodes + n:,} or more nodes, above the "
+                            f"limit of {self.max_nodes:,}", path=path,
+                            hint="'repeat' and blocks multiply; refused before expanding. Set "
+                            "SPECC_MAX_NODES to raise the limit")
+        self.n_nodes += n
 
     def repeat_layer(self, net: RawNet, name: str, kind: str, params: dict[str, Any],
                      ins: list[str], path: PathT, repeat: Any, share: Any, trainable: bool) -> str:
         if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
             self.err("'repeat' must be a positive integer", path + ("repeat",), received=repeat)
             repeat = 1
+        if self.n_nodes + repeat > self.max_nodes:
+            self.reserve(repeat, path + ("repeat",))
+        self.budget.spend(repeat * count_values(params), path)
         prev = ins
         for r in range(repeat):
+            self.reserve(1, path)
             n = f"{name}.{r}" if repeat > 1 else name
             net.nodes.append(RawNode(n, kind, dict(params), prev, path, share, trainable))
             prev = [n]
@@ -430,8 +521,61 @@ class Resolver:
         if repeat > 1 and len(b_inputs) != 1:
             self.err("'repeat' needs a block with exactly one input and one output", path)
             return name
+        if bname in self._expanding:  # normally found by block_size first
+            loop = self._expanding[self._expanding.index(bname):] + [bname]
+            raise SpecError(f"block '{bname}' uses itself: {' -> '.join(loop)}", path=bpath)
+        size = self.block_size(bname, args, path, ())
+        if self.n_nodes + repeat * size > self.max_nodes:
+            self.reserve(repeat * size, path)
         body = substitute({k: block.get(k) for k in ("nodes", "layers", "outputs")}, bparams,
-                          bpath, self.errors)
+                          bpath, self.errors, self.budget)
+        self._expanding.append(bname)
+        try:
+            return self._expand_body(net, name, bname, body, b_inputs, ins, repeat, trainable)
+        finally:
+            self._expanding.pop()
+
+    def block_size(self, bname: str, args: dict[str, Any], path: PathT,
+                   chain: tuple[str, ...]) -> int:
+        """Nodes one use of block ``bname`` expands to (nested blocks and ``repeat`` multiplied
+        out), computed without expanding; a block that uses itself is a SpecError naming the
+        chain."""
+        if bname in chain:
+            loop = chain[chain.index(bname):] + (bname,)
+            raise SpecError(f"block '{bname}' uses itself: {' -> '.join(loop)}",
+                            path=("blocks", bname), hint="a block cannot contain itself, "
+                            "directly or through other blocks")
+        key = (bname, repr(sorted(args.items(), key=lambda kv: str(kv[0]))))
+        if key in self._sizes:
+            return self._sizes[key]
+        block = self.blocks[bname]
+        if not isinstance(block, dict):
+            return 1
+        defaults = block.get("params") or {}
+        bparams = {**self.params, **(defaults if isinstance(defaults, dict) else {}), **args}
+        body = block.get("layers")
+        if body is None:
+            nodes = block.get("nodes")
+            body = list(nodes.values()) if isinstance(nodes, dict) else []
+        body = substitute(body, bparams, ("blocks", bname), [], self.budget)
+        total = 0
+        for item in body if isinstance(body, list) else []:
+            kind, params = _kind_of(item)
+            repeat = params.get("repeat", 1)
+            if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
+                repeat = 1
+            inner = {k: v for k, v in params.items() if k not in STRUCTURAL}
+            n = self.block_size(kind, inner, path, chain + (bname,)) \
+                if isinstance(kind, str) and kind in self.blocks else 1
+            total += repeat * n
+            if total > self.max_nodes:
+                break  # already too many: no need to count further
+        self._sizes[key] = total
+        return total
+
+    def _expand_body(self, net: RawNet, name: str, bname: str, body: dict[str, Any],
+                     b_inputs: list[str], ins: list[str], repeat: int, trainable: Any) -> str:
+        bpath = ("blocks", bname)
         prev = ins
         out = name
         for r in range(repeat):
@@ -466,6 +610,18 @@ class Resolver:
             out = outs[0]
         net.aliases[name] = out
         return out
+
+
+def _kind_of(item: Any) -> tuple[Any, dict[str, Any]]:
+    """(kind, parameters) of a ``layers:`` item or a ``nodes:`` body, for size estimates."""
+    if isinstance(item, str):
+        return item, {}
+    if isinstance(item, dict) and "op" in item:
+        return item["op"], item
+    if isinstance(item, dict) and len(item) == 1:
+        kind, params = next(iter(item.items()))
+        return kind, params if isinstance(params, dict) else {}
+    return None, {}
 
 
 def _snake(kind: str) -> str:

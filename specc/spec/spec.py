@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .. import __version__
 from ..errors import SpecError
@@ -22,6 +22,22 @@ from .resolve import Resolver, apply_overrides, substitute
 
 FORMAT_VERSION = 1
 NETWORK_KEYS = ("inputs", "layers", "nodes", "outputs")
+MAX_NAME_CHARS = 100
+
+
+def check_name(name: str) -> str:
+    """A spec ``name`` is used for run folders and file names: short, one line, no path."""
+    if not name.strip():
+        raise ValueError("the name must not be empty")
+    if len(name) > MAX_NAME_CHARS:
+        raise ValueError(f"the name is too long ({len(name)} characters; limit "
+                         f"{MAX_NAME_CHARS})")
+    bad = next((c for c in name if c in "/\\" or ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        raise ValueError(f"the name must not contain {bad!r} (it names folders and files)")
+    if name.strip(".") == "" or ".." in name:
+        raise ValueError("the name must not contain '..' (it names folders and files)")
+    return name
 
 
 class BlockDef(BaseModel):
@@ -93,6 +109,11 @@ class TopLevel(BaseModel):
     pretrained: Pretrained | None = Field(None, description="Load weights for part of the "
                                           "network from a safetensors file.")
 
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str | None) -> str | None:
+        return None if v is None else check_name(v)
+
 
 @dataclass
 class Spec:
@@ -160,11 +181,13 @@ class Spec:
         return t, f
 
 
-def load(source: str | Path | dict[str, Any], overrides: list[str] | tuple[str, ...] = (),
-         *, check_requires: bool = True) -> Spec:
+def load(source: str | Path | dict[str, Any] | Source,
+         overrides: list[str] | tuple[str, ...] = (), *, check_requires: bool = True,
+         origin: str | None = None) -> Spec:
     """Load, resolve, validate and shape-check a spec file (YAML/JSON), a built-in spec name,
-    or a dict. Raises :class:`SpecError` listing every problem with file:line:col."""
-    src = _read(source)
+    or a dict (``origin`` names where a dict came from in error messages). Raises
+    :class:`SpecError` listing every problem with file:line:col."""
+    src = _read(source, origin)
     try:
         return _load(src, overrides, check_requires)
     except SpecError as err:
@@ -175,9 +198,11 @@ def load(source: str | Path | dict[str, Any], overrides: list[str] | tuple[str, 
         raise located from None
 
 
-def _read(source: str | Path | dict[str, Any]) -> Source:
+def _read(source: str | Path | dict[str, Any] | Source, origin: str | None = None) -> Source:
+    if isinstance(source, Source):  # already parsed (a run's spec.resolved.yaml)
+        return source
     if isinstance(source, dict):
-        return data_source(source)
+        return data_source(source, origin or "<dict>")
     path = Path(source)
     if not path.exists() and isinstance(source, str) and "/" not in source and \
             not path.suffix:
@@ -226,6 +251,10 @@ def _load(src: Source, overrides: list[str] | tuple[str, ...], check_requires: b
         if not train_errors:
             train = _validate_train(train_raw, train_errors)
     errors.extend(train_errors)
+    if train is not None and top.labels is not None and not errors:
+        from ..train.config import check_labels
+
+        errors.extend(check_labels(top.labels, train, networks))
     if top.pretrained is not None and not errors:
         _attach_pretrained(top.pretrained, networks, src, errors)
     if errors:

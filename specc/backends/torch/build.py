@@ -10,6 +10,7 @@ losses); the state dict is the same either way.
 from __future__ import annotations
 
 import gc
+import keyword
 import re
 from typing import Any
 
@@ -35,7 +36,36 @@ def attr_name(node_name: str) -> str:
     ``a__0__b``); names that torch modules already use (``code``, ``graph``, ``forward``,
     ``training``, ...) get a trailing ``_``."""
     name = re.sub(r"\W", "_", node_name.replace(".", "__"))
-    return name + "_" if name in _RESERVED else name
+    return name + "_" if name in _RESERVED or not _usable(name) else name
+
+
+def _usable(name: str) -> bool:
+    """Whether generated code may use ``name`` as is (not a keyword such as ``class`` or
+    ``None``, nor ``self``, the generated forward's own argument)."""
+    return name.isidentifier() and not keyword.iskeyword(name) and name != "self"
+
+
+def placeholder_name(input_name: str) -> str:
+    """The generated forward's argument for a spec input (``class`` -> ``class_``)."""
+    return input_name if _usable(input_name) else input_name + "_"
+
+
+def activation_attrs(graph: LayerGraph) -> dict[str, str]:
+    """Attribute name of each node's fused activation module, never one a node's own module
+    (or another activation) uses: node ``h`` with ``leaky_relu`` is ``h_leaky_relu`` unless a
+    node is called that, then ``h_leaky_relu_``."""
+    taken = {attr_name(n) for n in graph.nodes}
+    out: dict[str, str] = {}
+    for name, node in graph.nodes.items():
+        act = node.activation
+        if act is None:
+            continue
+        attr = f"{attr_name(name)}_{act}"
+        while attr in taken:
+            attr += "_"
+        taken.add(attr)
+        out[name] = attr
+    return out
 
 
 class SpeccModule(fx.GraphModule):
@@ -115,8 +145,10 @@ def _codegen(graph: LayerGraph, layers: Registry, logits: bool) -> tuple[nn.Modu
                             hint="rename one of them")
         seen[attr] = name
     g = fx.Graph()
-    env: dict[str, fx.Node] = {name: g.placeholder(name) for name in graph.inputs}
+    env: dict[str, fx.Node] = {name: g.placeholder(placeholder_name(name))
+                               for name in graph.inputs}
     outputs = set(graph.outputs)
+    act_attrs = activation_attrs(graph)
     for name, node in graph.nodes.items():
         kind = layers.get(node.kind)
         in_types = [graph.type_of(i) for i in node.inputs]
@@ -144,7 +176,7 @@ def _codegen(graph: LayerGraph, layers: Registry, logits: bool) -> tuple[nn.Modu
                 kwargs = {"dim": axis} if act in ("softmax", "log_softmax") else {}
                 value = g.call_function(fn, (value,), kwargs)
             else:
-                act_name = f"{attr_name(name)}_{act}"
+                act_name = act_attrs[name]
                 root.add_module(act_name, make_activation(act, axis))
                 value = g.call_module(act_name, (value,))
         env[name] = value
