@@ -149,6 +149,7 @@ def sample(run: str | Path, output: str | Path, *, n: int | None = None, seed: i
     from .train.api import load_model
     from .train.rundir import load_run
 
+    image_format(output)  # before any work
     spec, _, info = load_run(run, checkpoint)
     tag = info["checkpoint"]
     gen = torch.Generator().manual_seed(seed)
@@ -229,6 +230,7 @@ def _filters(model: Any, graph: Any, sparsity: str) -> np.ndarray:
 
 
 SKIP_COLUMNS = ("epoch", "step", "time")
+MAX_PANELS = 48
 
 
 def plot_runs(runs: list[str | Path], output: str | Path) -> Path:
@@ -236,6 +238,7 @@ def plot_runs(runs: list[str | Path], output: str | Path) -> Path:
     the learning rate when it changes), training solid and validation dashed."""
     from .train.rundir import read_metrics, resolve_run
 
+    image_format(output)  # before any work
     plt = _pyplot()
     tables = []
     for run in runs:
@@ -258,6 +261,9 @@ def plot_runs(runs: list[str | Path], output: str | Path) -> Path:
     if "lr" in panels and all(len({r.get("lr") for r in rows}) <= 1 for _, rows in tables):
         panels.remove("lr")
     panels.sort(key=lambda p: (p != "loss", p == "lr"))  # loss first, learning rate last
+    if len(panels) > MAX_PANELS:
+        raise SpecError(f"metrics.csv has {len(panels)} numeric columns to plot (at most "
+                        f"{MAX_PANELS})", hint="was the file changed by hand?")
     cols = min(len(panels), 3) or 1
     nrows = -(-len(panels) // cols)
     fig, axes = plt.subplots(nrows, cols, squeeze=False, figsize=(4.2 * cols, 3.2 * nrows))
@@ -269,10 +275,13 @@ def plot_runs(runs: list[str | Path], output: str | Path) -> Path:
             for col, style in ((base, "-"), (f"val_{base}", "--")):
                 if col in rows[0] and _numeric(rows, col):
                     what = "val" if col.startswith("val_") else ("train" if base != "lr" else "lr")
-                    ax.plot(epochs, [r[col] for r in rows], style, color=colors[j % len(colors)],
-                            label=f"{label}{what}", marker="." if len(epochs) < 30 else None)
+                    pts = [(e, r[col]) for e, r in zip(epochs, rows, strict=True)
+                           if _is_num(r[col])]  # a hand-edited cell is left out
+                    ax.plot([e for e, _ in pts], [v for _, v in pts], style,
+                            color=colors[j % len(colors)], label=f"{label}{what}",
+                            marker="." if len(epochs) < 30 else None)
         values = [r[c] for _, rows in tables for r in rows for c in (base, f"val_{base}")
-                  if isinstance(r.get(c), int | float) and r[c] > 0]
+                  if _is_num(r.get(c)) and math.isfinite(r[c]) and r[c] > 0]
         if base in ("loss", "lr") and values and max(values) / min(values) > 30:
             ax.set_yscale("log")
         ax.set_title(base)
@@ -285,25 +294,48 @@ def plot_runs(runs: list[str | Path], output: str | Path) -> Path:
     return _save(fig, title, output)
 
 
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 def _numeric(rows: list[dict[str, Any]], col: str) -> bool:
-    return any(isinstance(r.get(col), int | float) for r in rows)
+    return any(_is_num(r.get(col)) for r in rows)
 
 
 def _spec_name(path: Path) -> str:
-    import yaml
+    from .train.rundir import read_resolved
 
-    doc = yaml.safe_load((path / "spec.resolved.yaml").read_text()) or {}
-    return str(doc.get("name") or path.name)
+    name = read_resolved(path).data.get("name")
+    return str(name) if isinstance(name, str) and name else path.name
+
+
+def image_format(output: str | Path) -> str:
+    """The image format of ``output`` from its extension (png when it has none)."""
+    import matplotlib.backends.backend_agg as agg
+
+    suffix = Path(output).suffix.lower()
+    fmt = suffix.lstrip(".") or "png"
+    known = agg.FigureCanvasAgg.get_supported_filetypes()
+    if fmt not in known:
+        raise SpecError(f"cannot write an image of type '{suffix}'", path=("--output",),
+                        received=str(output),
+                        hint="use one of " + ", ".join(f".{k}" for k in sorted(known)))
+    return fmt
 
 
 def _save(fig: Any, title: str, output: str | Path) -> Path:
-    """Title, lay out, write as PNG (creating the folder) and free the figure."""
+    """Title, lay out, write (PNG, or the format of the extension) through a temporary file
+    (creating the folder) and free the figure."""
     import matplotlib.pyplot as plt
 
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(output, dpi=100)
-    plt.close(fig)
-    return output
+    from .fileio import atomic_output
+
+    try:
+        fmt = image_format(output)
+        fig.suptitle(title, fontsize=11)
+        fig.tight_layout()
+        with atomic_output(output, "image file", parents=True) as tmp:
+            fig.savefig(tmp, dpi=100, format=fmt)
+    finally:
+        plt.close(fig)
+    return Path(output)

@@ -10,7 +10,8 @@ from .app import echo, handle_errors, load_plugins, main, plugin_option
 @main.command()
 @click.argument("run")
 @click.option("-o", "--output", default="samples.png", show_default=True,
-              type=click.Path(dir_okay=False), help="PNG file to write.")
+              type=click.Path(dir_okay=False),
+              help="Image file to write (PNG; .svg, .pdf, .jpg also work).")
 @click.option("-n", "count", type=click.IntRange(min=1), help="How many samples (default: 64 "
               "drawn samples, 12 reconstructions).")
 @click.option("--seed", default=0, show_default=True, help="Seed of codes and corruption.")
@@ -34,7 +35,8 @@ def sample(run: str, output: str, count: int | None, seed: int, checkpoint: str,
 @main.command()
 @click.argument("runs", nargs=-1, required=True)
 @click.option("-o", "--output", default="curves.png", show_default=True,
-              type=click.Path(dir_okay=False), help="PNG file to write.")
+              type=click.Path(dir_okay=False),
+              help="Image file to write (PNG; .svg, .pdf, .jpg also work).")
 @handle_errors
 def plot(runs: tuple[str, ...], output: str) -> None:
     """Plot training curves (loss, metrics, learning rate) from the metrics.csv of one or
