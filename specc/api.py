@@ -40,24 +40,18 @@ def save_weights(module: torch.nn.Module, path: str | Path) -> Path:
     """Write a module's state dict as safetensors, atomically (temp file, fsync, rename)."""
     from safetensors.torch import save
 
-    from .train.files import atomic_write
+    from .fileio import atomic_write
 
     state = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
-    return atomic_write(path, save(state))
+    return atomic_write(path, save(state), "weights file")
 
 
 def load_weights(module: torch.nn.Module, path: str | Path, strict: bool = True) -> Any:
     """Load safetensors weights into a module (never unpickles)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from .fileio import read_safetensors
 
     p = Path(path)
-    if not p.is_file():
-        raise SpecError(f"weights file '{p}' does not exist")
-    try:
-        state = load_file(str(p))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise SpecError(f"'{p}' is not a readable safetensors file: {exc}") from None
+    state = read_safetensors(p, "weights file")
     try:
         return module.load_state_dict(state, strict=strict)
     except RuntimeError as exc:

@@ -195,7 +195,9 @@ def schema(plugins: tuple[str, ...], out: str | None) -> None:
     load_plugins(plugins)
     text = json.dumps(json_schema(), indent=1)
     if out:
-        Path(out).write_text(text)
+        from ..fileio import atomic_write
+
+        atomic_write(out, text, "schema file")
         echo(f"wrote {out}")
     else:
         click.echo(text)

@@ -28,7 +28,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 @set_option
 @plugin_option
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory (default "
-              "runs/<name>/<timestamp>); an earlier run there is replaced.")
+              "runs/<name>/<timestamp>): a new or empty folder, or an earlier run with "
+              "--overwrite.")
+@click.option("--overwrite", is_flag=True, help="Replace the earlier specc run in --out (a "
+              "folder that is not a run is never written into).")
 @click.option("--resume", is_flag=False, flag_value="", default=None, metavar="[RUN]",
               help="Continue a run from its last checkpoint: `specc train RUN --resume` or "
               "`specc train --resume RUN`.")
@@ -44,8 +47,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
               "models on a busy machine; default: torch's choice.")
 @handle_errors
 def train(spec: str | None, overrides: tuple[str, ...], plugins: tuple[str, ...], out: str | None,
-          resume: str | None, epochs: int | None, seed: int | None, device: str, nproc: int,
-          quiet: bool, threads: int | None) -> None:
+          overwrite: bool, resume: str | None, epochs: int | None, seed: int | None, device: str,
+          nproc: int, quiet: bool, threads: int | None) -> None:
     """Train SPEC (a file or built-in name) and write a run directory.
 
     Multi-node: run `torchrun --nnodes N --nproc-per-node P --rdzv-backend c10d
@@ -71,7 +74,7 @@ def train(spec: str | None, overrides: tuple[str, ...], plugins: tuple[str, ...]
         resume_arg, source = None, spec
     try:
         run = train_api(source, out=out, overrides=overrides, resume=resume_arg, device=device,
-                        quiet=quiet, epochs=epochs, seed=seed, nproc=nproc)
+                        quiet=quiet, epochs=epochs, seed=seed, nproc=nproc, overwrite=overwrite)
     except Interrupted as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -8,7 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError
-from .rundir import RunDir, default_run_dir, is_run, load_spec, read_metrics, resolve_run
+from .rundir import (
+    RunDir,
+    RunLock,
+    check_out,
+    default_run_dir,
+    is_run,
+    load_spec,
+    read_metrics,
+    resolve_run,
+)
 
 
 @dataclass
@@ -53,22 +62,13 @@ def _load(spec_or_path: Any, overrides: list[str]) -> Any:
 
 
 def load_spec_with(run: str | Path, overrides: list[str]) -> Any:
-    if not overrides:
-        return load_spec(run)
-    import yaml
-
-    from ..spec.spec import load
-
-    doc = yaml.safe_load((resolve_run(run) / "spec.resolved.yaml").read_text())
-    for key in ("specc_version", "hash"):
-        doc.pop(key, None)
-    return load(doc, overrides)
+    return load_spec(run, overrides)
 
 
 def train(spec_or_path: Any = None, *, out: str | Path | None = None, overrides: Any = (),
           resume: str | Path | bool | None = None, device: str = "auto", quiet: bool = False,
           epochs: int | None = None, seed: int | None = None, nproc: int = 1,
-          progress: str | None = None) -> Run:
+          progress: str | None = None, overwrite: bool = False) -> Run:
     """Train a spec (path, built-in name, dict or Spec) and return the :class:`Run`.
 
     ``resume``: a run directory (or True with ``spec_or_path`` a run directory) to continue
@@ -76,6 +76,8 @@ def train(spec_or_path: Any = None, *, out: str | Path | None = None, overrides:
     ``runs/<name>/<timestamp>``). ``epochs``/``seed`` override ``train.epochs``/``train.seed``.
     ``nproc`` > 1 trains data-parallel in that many processes (torch.distributed).
     ``progress``: bar, lines or quiet (default: bar on a terminal, else lines).
+    ``overwrite``: replace an earlier run in ``out`` (a non-empty folder that is not a run is
+    always refused). A lock file keeps a second training out of the folder meanwhile.
     """
     overrides = list(overrides)
     if epochs is not None:
@@ -100,14 +102,20 @@ def train(spec_or_path: Any = None, *, out: str | Path | None = None, overrides:
         raise SpecError(f"spec '{spec.name}' has no 'train' section", path=("train",),
                         hint="add train: {data: {dataset: ...}, loss: ..., epochs: ...}")
     path = run_path or (Path(out) if out is not None else default_run_dir(spec.name))
-    if nproc > 1:
-        from .distributed import launch
+    if run_path is None:
+        check_out(path, overwrite=overwrite)
+    with RunLock(path):
+        if run_path is None:
+            check_out(path, overwrite=overwrite)  # again, now that no one else writes here
+        if nproc > 1:
+            from .distributed import launch
 
-        launch(spec, path, overrides=overrides, resume=run_path is not None, device=device,
-               quiet=quiet, nproc=nproc, source=spec_or_path)
-        return Run(path, spec, _final_logs(path))
-    mode = "quiet" if quiet else (progress or "auto")
-    return run_training(spec, path, resume=run_path is not None, device=device, progress=mode)
+            launch(spec, path, overrides=overrides, resume=run_path is not None,
+                   device=device, quiet=quiet, nproc=nproc, source=spec_or_path)
+            return Run(path, spec, _final_logs(path))
+        mode = "quiet" if quiet else (progress or "auto")
+        return run_training(spec, path, resume=run_path is not None, device=device,
+                            progress=mode)
 
 
 def _final_logs(path: Path) -> dict[str, Any]:
@@ -224,7 +232,9 @@ def load_model(run: str | Path, network: str | None = None, checkpoint: str = "b
     if len(spec.networks) > 1:
         name = network or graph.name
         state = {k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")}
-    model.load_state_dict(state)
+    from .checkpoint import load_into
+
+    load_into(model, state, f"{info['dir']}/checkpoints/{info['checkpoint']}")
     model.eval()
     return model
 
@@ -278,20 +288,19 @@ def predict(run: str | Path, inputs: Any, *, device: str = "cpu", checkpoint: st
     one sample or a batch), preprocessed as in training. Classifiers give class labels when
     ``labels`` (else probabilities); regressors give values in the targets' units. Several
     inputs: a dict by input name."""
-    import json
-
     import numpy as np
     import torch
 
     from ..data.prepare import apply_preprocess
     from ..types import TensorType
+    from .rundir import read_data_record
 
     run = resolve_run(run)
     model = load_model(run, checkpoint=checkpoint)
     spec = load_spec(run)
     graph = spec.graph
-    record = json.loads((run / "data.json").read_text()) if (run / "data.json").is_file() else {}
-    pre = record.get("preprocess", {})
+    record = read_data_record(run)
+    pre = record.get("preprocess") or {}
     arrays = inputs if isinstance(inputs, dict) else {next(iter(graph.inputs)): inputs}
     tensors = []
     for name, t in graph.inputs.items():
@@ -309,10 +318,10 @@ def predict(run: str | Path, inputs: Any, *, device: str = "cpu", checkpoint: st
         out = model(*tensors)
     outs = dict(zip(graph.outputs, out if isinstance(out, tuple) else (out,), strict=True))
     results = {}
-    classes = record.get("classes", {})
+    classes = record.get("classes") or {}
     for o, v in outs.items():
         v = v.cpu().numpy()
-        ts = record.get("target_scale", {}).get(o)
+        ts = (record.get("target_scale") or {}).get(o)
         if o in classes and labels:
             axis = graph.type_of(o).feature_axis
             idx = v.argmax(axis=axis + 1 if axis >= 0 else axis)

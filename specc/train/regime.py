@@ -73,12 +73,16 @@ class Regime:
         return {f"{k}.{p}": v for k, m in mods.items() for p, v in m.state_dict().items()}
 
     def load_weights(self, state: dict[str, torch.Tensor]) -> None:
+        from .checkpoint import load_into
+
         mods = {k: _unwrap(m) for k, m in self.models.items()}
+        where = "the checkpoint"
         if len(mods) == 1:
-            next(iter(mods.values())).load_state_dict(state)
+            load_into(next(iter(mods.values())), state, where)
             return
         for k, m in mods.items():
-            m.load_state_dict({p[len(k) + 1:]: v for p, v in state.items() if p.startswith(k + ".")})
+            load_into(m, {p[len(k) + 1:]: v for p, v in state.items() if p.startswith(k + ".")},
+                      f"{where} (network '{k}')")
 
     def state_dict(self) -> dict[str, Any]:
         return {}
@@ -232,11 +236,17 @@ class EpochRegime(Regime):
                             "resumed", hint="resume with the run's own spec (specc train RUN "
                             "--resume); start a new run for a changed network")
         self.load_weights(weights)
-        self.load_state_dict(state["regime"])
-        self.tracker.load(state["tracker"])
-        s.set_rng_state(state["rng"])
-        self.global_step = state["step"]
-        s.saved_epoch = state["epoch"]
+        try:
+            self.load_state_dict(state["regime"])
+            self.tracker.load(state["tracker"])
+            s.set_rng_state(state["rng"])
+            self.global_step = int(state["step"])
+            s.saved_epoch = int(state["epoch"])
+            int(state["step_in_epoch"])
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError, AttributeError) as exc:
+            raise SpecError(f"the 'last' checkpoint cannot be resumed from: its state is "
+                            f"incomplete or damaged ({type(exc).__name__}: {str(exc)[:200]})",
+                            hint="the checkpoint was changed; train the run afresh") from None
         if s.writes:
             s.run.load_rows(state["epoch"])  # type: ignore[union-attr]
         s.progress.note(f"resuming from epoch {state['epoch'] + (1 if state['step_in_epoch'] else 0)}"

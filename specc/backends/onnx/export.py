@@ -23,6 +23,7 @@ import onnx
 
 from ... import __version__
 from ...errors import Issue, SpecError
+from ...fileio import atomic_output, safe_name
 from ...types import TensorType
 from . import metadata as meta
 from .convert import DEFAULT_OPSET, EXPORTERS, TRACE_BATCH, TRACE_SEQ, ExportFailure, to_onnx
@@ -61,7 +62,8 @@ def export(source: Any, output: str | Path | None = None, *, network: str | None
                          seed=seed)
     if output is None:
         output = (loaded.run_dir / "model.onnx") if loaded.run_dir else \
-            Path(f"{loaded.spec.name}{'.' + loaded.network if loaded.multi else ''}.onnx")
+            Path(f"{safe_name(loaded.spec.name)}"
+                 f"{'.' + safe_name(loaded.network) if loaded.multi else ''}.onnx")
     graph = loaded.graph
     try:
         refuse_unexportable(graph)
@@ -139,7 +141,6 @@ def _export_checked(module: Any, path: Path, inputs: Mapping[str, TensorType],
             failures.append((name, f"onnx.checker rejected the model: {_line(exc)}"))
             trace = exc
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
         _save(model, path)
         t0 = time.perf_counter()
         parity = check_parity(module, path, inputs, list(outputs), int_highs=int_highs,
@@ -222,12 +223,9 @@ def _cpu_eval_copy(module: Any) -> Any:
 
 
 def _save(model: onnx.ModelProto, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    try:
+    """Through a temporary file beside ``path`` (never onto a device; folders are made)."""
+    with atomic_output(path, "ONNX file", parents=True) as tmp:
         onnx.save(model, str(tmp))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _blame(fail: ExportFailure, kinds: Mapping[str, tuple[str, str]] | None) -> str:

@@ -73,9 +73,9 @@ class ParityReport:
                 "cases": [asdict(c) for c in self.cases]}
 
     def write(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
-        return path
+        from ...fileio import atomic_write
+
+        return atomic_write(path, json.dumps(self.to_json(), indent=2) + "\n", "parity report")
 
     def table(self) -> Any:
         """A rich Table of the cases."""

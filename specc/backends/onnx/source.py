@@ -111,14 +111,9 @@ def _load_run(run_dir: Path, overrides: Sequence[str]) -> tuple[Any, dict[str, A
 
     spec, state, info = load_run(run_dir)
     if overrides:
-        import yaml
+        from ...train.rundir import load_spec
 
-        from ...spec.spec import load
-
-        doc = yaml.safe_load((Path(info["dir"]) / "spec.resolved.yaml").read_text())
-        for key in ("specc_version", "hash"):
-            doc.pop(key, None)
-        spec = load(doc, overrides)
+        spec = load_spec(info["dir"], overrides)
     where = f"{info['dir']}/checkpoints/{info['checkpoint']} (epoch {info.get('epoch')})"
     return spec, state, where, info.get("data") or None
 
@@ -131,6 +126,7 @@ def _load_state(module: Any, state: dict[str, Any], network: str, where: str) ->
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
+        why = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or ["?"]
         raise SpecError(f"the checkpoint {where} does not fit the network: "
-                        f"{str(exc).splitlines()[0]}",
+                        f"{why[min(1, len(why) - 1)][:300]}",
                         hint="were --set overrides changing the architecture given?") from None
