@@ -107,20 +107,16 @@ def run_from(model: Any, graph: Any, given: dict[str, Any]) -> dict[str, Any]:
     VAE's decoder from its code: nodes that need anything else are left out."""
     import torch
 
-    from .backends.torch.build import activation_attrs, attr_name
+    from .backends.torch.build import apply_activation, attr_name
 
     env = dict(given)
-    acts = activation_attrs(graph)
     with torch.no_grad():
         for name, node in graph.nodes.items():
             if name in env or not all(i in env for i in node.inputs):
                 continue
             value = model.get_submodule(attr_name(node.share or name))(
                 *[env[i] for i in node.inputs])
-            act = acts.get(name, "")
-            if node.activation and hasattr(model, act):
-                value = getattr(model, act)(value)
-            env[name] = value
+            env[name] = apply_activation(model, graph, name, value)
     return env
 
 

@@ -68,6 +68,20 @@ def activation_attrs(graph: LayerGraph) -> dict[str, str]:
     return out
 
 
+def apply_activation(model: nn.Module, graph: LayerGraph, name: str, value: Any) -> Any:
+    """Node ``name``'s fused activation on ``value`` as the compiled inference model applies
+    it (a direct call for relu/sigmoid/tanh/softmax, else the node's activation module)."""
+    node = graph.nodes[name]
+    act = node.activation
+    if act is None or not current().layers.get(node.kind).fuses_activation:
+        return value
+    fn = _FUNCTIONAL.get(act)
+    if fn is None:
+        return model.get_submodule(activation_attrs(graph)[name])(value)
+    axis = batched_axis(node.type.feature_axis if node.type is not None else -1)
+    return fn(value, dim=axis) if act in ("softmax", "log_softmax") else fn(value)
+
+
 class SpeccModule(fx.GraphModule):
     """A compiled network. ``input_names``/``output_names`` follow the spec."""
 
