@@ -112,8 +112,10 @@ def evaluate(run: str, split: str | None, checkpoint: str, as_json: bool,
     con = Console(highlight=False)
     con.print(f"{result['split']} split: {result['n']} samples, checkpoint "
               f"{result['checkpoint']} (epoch {result['epoch']})", markup=False)
+    if result.get("note"):  # which split the figures come from, and whether it chose the model
+        con.print(f"figures from the {result['note']}", markup=False)
     table = Table("metric", "value")
-    skip = ("split", "n", "checkpoint", "epoch", "confusion", "labels")
+    skip = ("split", "n", "checkpoint", "epoch", "confusion", "labels", "selection", "note")
     for k, v in result.items():
         if k not in skip:
             table.add_row(k, f"{v:.6g}" if isinstance(v, float) else str(v))
@@ -130,24 +132,23 @@ def read_input(path: str, run: str) -> Any:
     """An input file for predict: .npy/.npz, .csv (one sample per row) or an image."""
     import numpy as np
 
+    from ..data import files  # bounded readers: regular files, checked headers and sizes
+
     p = Path(path)
-    if not p.is_file():
-        raise SpecError(f"input file '{path}' does not exist", path=("--input",))
     suffix = p.suffix.lower()
     try:
+        files.regular_file(p, what="input file")
         if suffix == ".npy":
-            return np.load(p, allow_pickle=False)
+            return files.read_npy(p)
         if suffix == ".npz":
-            data = np.load(p, allow_pickle=False)
-            keys = list(data.keys())
-            return data["x"] if "x" in keys else data[keys[0]]
+            data = files.read_npz(p)
+            return data["x"] if "x" in data else next(iter(data.values()))
         if suffix in (".csv", ".txt"):
-            return np.loadtxt(p, delimiter="," if suffix == ".csv" else None, ndmin=2,
-                              dtype=np.float32)
+            return files.read_table(p, "," if suffix == ".csv" else None).astype(np.float32)
         if suffix in IMAGE_SUFFIXES:
             return _read_image(p, run)
-    except (ValueError, OSError) as exc:
-        raise SpecError(f"cannot read input '{path}': {exc}", path=("--input",)) from None
+    except SpecError as err:
+        raise err.prefixed(("--input",)) from None
     raise SpecError(f"unsupported input file type '{suffix}'", path=("--input",),
                     hint="use .npy, .npz, .csv or an image (.png, .jpg, ...)")
 
@@ -156,10 +157,11 @@ def _read_image(p: Path, run: str) -> Any:
     import numpy as np
     from PIL import Image
 
+    from ..data.files import open_image
     from ..train.rundir import load_spec
 
     t = next(iter(load_spec(run).graph.inputs.values()))
-    with Image.open(p) as im:
+    with open_image(p) as im:
         if t.rank == 3 and None not in t.shape:
             c, h, w = t.shape
             im = im.convert("L" if c == 1 else "RGB").resize((w, h), Image.Resampling.BILINEAR)

@@ -9,6 +9,8 @@ entry-point group, exactly like third-party ones.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -80,20 +82,30 @@ def data_error(message: str, key: str | None = None, **kw: Any) -> SpecError:
     return SpecError(message, path=path, **kw)
 
 
+@contextmanager
+def reading(key: str = "path") -> Iterator[None]:
+    """Locate errors of the bounded file readers (:mod:`specc.data.files`) at
+    ``train.data.<key>``."""
+    try:
+        yield
+    except SpecError as err:
+        raise err.prefixed(("train", "data", key)) from None
+
+
 def existing_file(path: str, key: str = "path", suffixes: tuple[str, ...] = ()) -> Path:
-    """``path`` as a Path, or a clear error when it is missing or of the wrong type."""
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise data_error(f"file '{path}' does not exist", key, received=path,
-                         hint="paths are relative to the directory specc runs in")
-    if p.is_dir():
-        raise data_error(f"'{path}' is a directory, not a file", key, received=path)
-    if suffixes and p.suffix.lower() not in suffixes:
+    """``path`` as a Path, or a clear error when it is missing, not a regular file (a folder,
+    FIFO or device) or of the wrong type."""
+    from .files import regular_file
+
+    if suffixes and Path(path).suffix.lower() not in suffixes:
         raise data_error(f"expected a {' or '.join(suffixes)} file", key, received=path)
-    return p
+    with reading(key):
+        return regular_file(path)
 
 
 def class_labels(y: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Encode arbitrary class values as 0..K-1; returns (codes, label names)."""
-    values, codes = np.unique(y, return_inverse=True)
-    return codes.astype(np.int64), [str(v) for v in values]
+    """Encode class values as 0..K-1 (bounded; see :func:`specc.data.files.encode_classes`);
+    returns (codes, label names)."""
+    from .files import encode_classes
+
+    return encode_classes(y)

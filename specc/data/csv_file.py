@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import csv
+import math
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
 
-from .base import Dataset, Params, RawData, class_labels, data_error, existing_file
+from .base import Dataset, Params, RawData, class_labels, data_error, reading
+from .files import csv_rows, read_text
 
 
 class CsvParams(Params):
@@ -29,6 +30,13 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _finite(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def _column(ref: str | int, names: list[str], key: str) -> int:
@@ -53,9 +61,8 @@ class Csv(Dataset):
 
     @classmethod
     def load(cls, params: Any) -> RawData:
-        path = existing_file(params.path)
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = [r for r in csv.reader(fh, delimiter=params.delimiter) if r]
+        with reading("path"):
+            rows = csv_rows(read_text(params.path), params.delimiter, params.path)
         if not rows:
             raise data_error(f"'{params.path}' has no rows", "path")
         header = params.header
@@ -75,28 +82,42 @@ class Csv(Dataset):
         feats = ([_column(f, names, "features") for f in params.features]
                  if params.features is not None else [i for i in range(width) if i != label])
         try:
-            x = np.array([[float(r[i]) for i in feats] for r in body], dtype=np.float32)
+            x64 = np.array([[float(r[i]) for i in feats] for r in body], dtype=np.float64)
         except ValueError as exc:
-            raise data_error(f"a feature column is not numeric: {exc}", "features",
+            raise data_error(f"a feature column is not numeric: {str(exc)[:120]}", "features",
                              hint="choose numeric columns with features: [...]") from None
+        bad = ~np.isfinite(x64) | (np.abs(x64) > np.finfo(np.float32).max)
+        if bad.any():
+            row, col = (int(i) for i in np.argwhere(bad)[0])
+            raise data_error(f"feature column '{names[feats[col]]}' holds a missing, infinite "
+                             "or too large value (beyond float32)", "features",
+                             received=body[row][feats[col]][:60], file=params.path,
+                             line=row + 1 + int(header))
+        x = x64.astype(np.float32)
         arrays = {"x": x}
         if label is None:
             return RawData(arrays, "unsupervised", meta={"columns": [names[i] for i in feats]})
         raw = [r[label].strip() for r in body]
         task = params.task
-        numeric = all(_is_number(v) for v in raw)
+        numeric = all(_finite(v) for v in raw)
         if task == "auto":
             task = "classification" if not numeric or all(float(v).is_integer() for v in raw) \
                 else "regression"
         if task == "regression":
-            if not numeric:
-                raise data_error("regression labels must be numbers", "label")
-            arrays["y"] = np.array(raw, dtype=np.float32)[:, None]
+            bad = next((i for i, v in enumerate(raw) if not _finite(v)), None)
+            if bad is not None:
+                raise data_error("regression labels must be finite numbers", "label",
+                                 received=raw[bad][:60], line=bad + 1 + int(header),
+                                 file=params.path)
+            y32 = np.array(raw, dtype=np.float64)
+            if np.any(np.abs(y32) > np.finfo(np.float32).max):
+                raise data_error("a regression label is too large for float32", "label",
+                                 received=float(np.max(np.abs(y32))))
+            arrays["y"] = y32.astype(np.float32)[:, None]
             return RawData(arrays, "regression")
-        if numeric and all(float(v).is_integer() and float(v) >= 0 for v in raw):
-            y = np.array([int(float(v)) for v in raw], dtype=np.int64)
-            arrays["y"] = y
-            return RawData(arrays, "classification",
-                           labels=[str(i) for i in range(int(y.max()) + 1)])
-        arrays["y"], labels = class_labels(np.array(raw))
+        with reading("label"):
+            if numeric and all(float(v).is_integer() for v in raw):
+                arrays["y"], labels = class_labels(np.array([float(v) for v in raw]))
+            else:
+                arrays["y"], labels = class_labels(np.array(raw))
         return RawData(arrays, "classification", labels=labels)

@@ -216,7 +216,13 @@ def _shape(x: np.ndarray, t: TensorType, cfg: Any, name: str) -> np.ndarray:
                              f"'{cfg.dataset}' gives {x.dtype} values", "dataset",
                              hint="integer token ids feed an 'embedding' layer")
         return x.astype(np.int64)
-    return x.astype(np.float32) if x.dtype != np.float32 else x
+    from ..errors import SpecError
+    from .files import as_float32
+
+    try:
+        return as_float32(x, f"the data for input '{name}'")
+    except SpecError as err:
+        raise err.prefixed(("train", "data", "dataset")) from None
 
 
 def _stat_axes(t: TensorType, ndim: int) -> tuple[int, ...]:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from .base import Dataset, Params, RawData, data_error, existing_file
+from .base import Dataset, Params, RawData, data_error, reading
 
 
 class TextParams(Params):
@@ -70,7 +70,10 @@ class TextFile(Dataset):
 
     @classmethod
     def load(cls, params: Any) -> RawData:
-        path = existing_file(params.path)
+        from .files import max_text_bytes, regular_file
+
+        with reading("path"):
+            path = regular_file(params.path, max_text_bytes(), "SPECC_MAX_TEXT_BYTES")
         try:
             text = Path(path).read_text(encoding=params.encoding)
         except (UnicodeDecodeError, LookupError) as exc:

@@ -265,6 +265,8 @@ def evaluate(run: str | Path, *, split: str | None = None, device: str = "cpu",
                         hint=f"splits: {have}; give data.split when training")
     result: dict[str, Any] = {"split": split, "n": regime.data.parts[split].n,
                               "checkpoint": info["checkpoint"], "epoch": info["epoch"]}
+    result.update(split_note(spec.train, split, info["checkpoint"], has_val="val" in
+                             regime.data.parts, has_test="test" in regime.data.parts))
     result.update(regime.evaluate(split))
     sets = getattr(regime, "eval_sets", {})
     if len(sets) == 1:
@@ -273,6 +275,33 @@ def evaluate(run: str | Path, *, split: str | None = None, device: str = "cpu",
             result["confusion"] = cm.long().cpu().tolist()
             result["labels"] = _labels(spec, prep.labels, len(cm))
     return result
+
+
+def split_note(cfg: Any, split: str, checkpoint: str, *, has_val: bool,
+               has_test: bool) -> dict[str, Any]:
+    """Whether the figures of ``split`` are an honest estimate: ``selection`` is true when
+    the split chose the model (the ``best`` checkpoint, early stopping or a plateau
+    schedule monitor a validation value), and ``note`` says so in words."""
+    monitors = []
+    if checkpoint == "best" and cfg.checkpoint.best:
+        monitors.append(cfg.monitor(has_val)[0])
+    if cfg.early_stopping is not None:
+        monitors.append(cfg.early_stopping.monitor)
+    if cfg.schedule is not None and cfg.schedule.name == "reduce_on_plateau":
+        monitors.append(str(cfg.schedule.get("monitor", "")))
+    selection = split == "val" and any(m.startswith("val_") for m in monitors)
+    if split == "test":
+        note = "held-out test split: not used for training or model selection"
+    elif split == "train":
+        note = "training split: the model was fitted to these samples"
+    elif selection:
+        note = ("validation split: it also chose the model (best checkpoint / early stopping), "
+                "so this figure is optimistic")
+        if not has_test:
+            note += "; hold out a test split for an unbiased one: split: {val: 0.1, test: 0.2}"
+    else:
+        note = "validation split: not used for model selection"
+    return {"selection": selection, "note": note}
 
 
 def _labels(spec: Any, data_labels: list[str] | None, n: int) -> list[str]:
@@ -288,6 +317,7 @@ def predict(run: str | Path, inputs: Any, *, device: str = "cpu", checkpoint: st
     one sample or a batch), preprocessed as in training. Classifiers give class labels when
     ``labels`` (else probabilities); regressors give values in the targets' units. Several
     inputs: a dict by input name."""
+
     import numpy as np
     import torch
 
@@ -307,7 +337,17 @@ def predict(run: str | Path, inputs: Any, *, device: str = "cpu", checkpoint: st
         if name not in arrays:
             raise SpecError(f"predict needs input '{name}'", hint="inputs: " + ", ".join(graph.inputs))
         x = np.asarray(arrays[name])
+        if x.dtype.kind not in "iufb":
+            from ..data.files import check_dtype
+
+            check_dtype(x.dtype, f"input '{name}'")
+        if x.ndim == 0:
+            raise SpecError(f"input '{name}' is a single number (0-d), not a sample",
+                            hint="give an array of shape (samples, ...) or one sample")
         x = _batched(x, t)
+        if len(x) == 0:
+            raise SpecError(f"input '{name}' holds no samples",
+                            received=f"shape {tuple(x.shape)}")
         rec = pre.get(name)
         if rec is not None and spec.train is not None:
             x = apply_preprocess(rec, x, TensorType(tuple(rec["shape"]), rec["dtype"]),

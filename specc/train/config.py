@@ -24,6 +24,8 @@ from ..errors import PathT, SpecError, did_you_mean
 from ..spec.pyd import validate_model
 from .names import LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Table
 
+MAX_SEED = 2**32 - 1  # numpy's seed range (torch accepts more)
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -56,12 +58,15 @@ class Choice(BaseModel):
 class SplitConfig(Strict):
     """How samples are held out. Fractions (0-1) or counts of samples."""
 
-    val: float = Field(0.0, ge=0, description="Validation fraction (<1) or sample count (>=1).")
-    test: float = Field(0.0, ge=0, description="Test fraction or count (used by evaluate only).")
+    val: float = Field(0.0, ge=0, allow_inf_nan=False,
+                       description="Validation fraction (<1) or sample count (>=1).")
+    test: float = Field(0.0, ge=0, allow_inf_nan=False,
+                        description="Test fraction or count: held out from training and model "
+                        "selection, reported by evaluate.")
     order: Literal["random", "last"] = Field(
         "random", description="random: shuffled with seed (as scikit-learn's train_test_split); "
         "last: the held-out samples are the last ones in dataset order.")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of random splits.")
     stratify: bool = Field(False, description="Keep class proportions in random splits.")
 
     @model_validator(mode="before")
@@ -186,7 +191,8 @@ class TrainConfig(Strict):
     early_stopping: EarlyStopping | None = None
     checkpoint: CheckpointPolicy = Field(default_factory=CheckpointPolicy)
     clip: Clip | None = None
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of initialisation, order and "
+                      "augmentation (0 to 2**32-1, the range numpy and torch accept).")
     deterministic: bool = False
     params: dict[str, Any] = Field(default_factory=dict, description="Regime-specific settings.")
 
@@ -328,6 +334,11 @@ def validate_train(raw: dict[str, Any]) -> TrainConfig:
     data_raw = data.get("data")
     if isinstance(data_raw, str):
         data["data"] = data_raw = {"dataset": data_raw}
+    if isinstance(data_raw, dict) and isinstance(data_raw.get("split"), dict):
+        _, serrs = validate_model(SplitConfig, data_raw["split"], ("data", "split"))
+        if serrs:  # reported once, without the other members of the union
+            errs.extend(serrs)
+            data["data"] = data_raw = {k: v for k, v in data_raw.items() if k != "split"}
     config, verrs = validate_model(TrainConfig, {**data, **{k: v for k, v in parsed.items()
                                                            if v is not None}}, ())
     errs.extend(verrs)
@@ -408,3 +419,26 @@ def _check_monitor(cfg: TrainConfig, monitor: str, path: PathT, errs: _Errors) -
     choices = ["loss", "val_loss"] + [p + m.name for m in cfg.metrics for p in ("", "val_")]
     errs.add(f"cannot monitor '{monitor}': it is not the loss or one of the metrics", path,
              hint=did_you_mean(monitor, choices) or "monitor one of: " + ", ".join(choices))
+
+
+def check_labels(labels: list[str], cfg: TrainConfig, networks: dict[str, Any]) -> list[SpecError]:
+    """The spec's ``labels`` must name every class of each classifier output, no more."""
+    errs = _Errors()
+    if len(set(labels)) != len(labels):
+        dup = next(x for x in labels if labels.count(x) > 1)
+        errs.add("class labels must be distinct", ("labels",), received=dup)
+    if len(networks) != 1:
+        return errs.items
+    graph = next(iter(networks.values()))
+    for out, spec in cfg.output_losses(list(graph.outputs)).items():
+        name = spec.loss.name if isinstance(spec.loss, Choice) else None
+        if out not in graph.outputs or name not in ("cross_entropy", "hinge"):
+            continue
+        classes = graph.type_of(out).features or 1
+        if name == "hinge" and classes < 2:
+            continue
+        if len(labels) != classes:
+            errs.add(f"labels lists {len(labels)} class names but output '{out}' has "
+                     f"{classes} classes", ("labels",), received=len(labels),
+                     hint=f"give exactly {classes} names, in class-index order")
+    return errs.items

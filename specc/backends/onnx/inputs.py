@@ -36,16 +36,24 @@ def read_inputs(path: str | Path, session: InferenceSession, *,
 
 def _read(p: Path, session: InferenceSession,
           preprocess: bool | None) -> tuple[dict[str, np.ndarray], list[str]]:
+    from ...data.files import DtypeError, regular_file
+
     if not p.exists():
         raise SpecError("input file does not exist")
-    if p.is_dir():
-        raise SpecError("this is a directory, not an input file")
+    regular_file(p, what="input file")
     suffix = p.suffix.lower()
     notes: list[str] = []
-    if suffix == ".npz":
-        raw = _npz(p, session)
-    elif suffix == ".npy":
-        raw = {_only(session, p).name: _npy(p)}
+    try:
+        if suffix == ".npz":
+            raw = _npz(p, session)
+        elif suffix == ".npy":
+            raw = {_only(session, p).name: _npy(p)}
+    except DtypeError as err:
+        want = ", ".join(sorted({s.dtype.name for s in session.inputs}))
+        raise SpecError(f"the model's inputs must be {want}: {err.issues[0].message}",
+                        hint=err.issues[0].hint) from None
+    if suffix in (".npz", ".npy"):
+        pass
     elif suffix in TABLE_SUFFIXES:
         spec = _only(session, p)
         arr = _table(p, "\t" if suffix == ".tsv" else ",")
@@ -59,7 +67,11 @@ def _read(p: Path, session: InferenceSession,
         raise SpecError("unsupported input file type", received=p.suffix or p.name,
                         hint="use .npy, .npz, .csv or an image file (.png, .jpg, ...)")
     specs = {s.name: s for s in session.inputs}
-    feeds = {name: fit_shape(arr, specs[name]) for name, arr in raw.items()}
+    feeds = {name: fit_shape(_numeric(arr, specs[name]), specs[name]) for name, arr in raw.items()}
+    for name, arr in feeds.items():
+        if len(arr) == 0:
+            raise SpecError(f"the data for input '{name}' holds no samples",
+                            received=Plain(f"shape {tuple(arr.shape)}"))
     image = suffix in IMAGE_SUFFIXES
     apply = image if preprocess is None else preprocess
     records = {k: v for k, v in _records(session).items()
@@ -117,22 +129,40 @@ def _only(session: InferenceSession, path: Path) -> InputSpec:
     return session.inputs[0]
 
 
-def _npy(path: Path) -> np.ndarray:
+def _numeric(arr: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """Refuse arrays that are not plain numbers or would change value when cast to the
+    input's dtype (complex, strings, 0-d; integers beyond float32's exact range)."""
+    from ...data.files import as_float32, check_dtype
+
+    what = f"the data for input '{spec.name}'"
     try:
-        arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise SpecError(f"not a readable .npy file: {_line(exc)}") from None
-    if not isinstance(arr, np.ndarray):
-        raise SpecError("the file does not hold a single array")
+        check_dtype(arr.dtype, "the data")
+    except SpecError as err:
+        issue = err.issues[0]
+        raise SpecError(f"input '{spec.name}' must be {spec.dtype.name}: {issue.message}",
+                        received=Plain(f"dtype {arr.dtype}"), hint=issue.hint) from None
+    if arr.ndim == 0:
+        raise SpecError(f"{what} is a single number (0-d array), not samples",
+                        hint="save an array of shape (samples, ...)")
+    if spec.dtype.kind == "f" and arr.dtype.kind in "iub":
+        return as_float32(arr, what).astype(spec.dtype, copy=False)
+    if spec.dtype.kind in "iu" and arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise SpecError(f"input '{spec.name}' takes integer ids ({spec.dtype.name}) but "
+                            "the data holds fractional values", received=Plain(f"dtype {arr.dtype}"))
     return arr
 
 
+def _npy(path: Path) -> np.ndarray:
+    from ...data.files import read_npy
+
+    return read_npy(path)
+
+
 def _npz(path: Path, session: InferenceSession) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError) as exc:
-        raise SpecError(f"not a readable .npz file: {_line(exc)}") from None
+    from ...data.files import read_npz
+
+    arrays = read_npz(path)
     if len(session.inputs) == 1 and len(arrays) == 1:
         return {session.input_names[0]: next(iter(arrays.values()))}
     missing = [n for n in session.input_names if n not in arrays]
@@ -144,41 +174,21 @@ def _npz(path: Path, session: InferenceSession) -> dict[str, np.ndarray]:
 
 
 def _table(path: Path, delimiter: str) -> np.ndarray:
-    rows: list[list[float]] = []
-    try:
-        lines = path.read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read the file: {_line(exc)}") from None
-    for i, line in enumerate(lines, 1):
-        cells = [c.strip() for c in line.split(delimiter)]
-        if not line.strip():
-            continue
-        try:
-            rows.append([float(c) for c in cells])
-        except ValueError:
-            if not rows and i == 1:
-                continue  # a header row
-            raise SpecError("not a numeric row", line=i, received=line[:60]) from None
-    if not rows:
-        raise SpecError("the file holds no numeric rows")
-    if len({len(r) for r in rows}) > 1:
-        raise SpecError(f"the rows of '{path.name}' have different lengths",
-                        received=sorted({len(r) for r in rows}))
-    return np.asarray(rows)
+    from ...data.files import read_table
+
+    return read_table(path, delimiter)
 
 
 def _image(path: Path, spec: InputSpec, notes: list[str]) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
+
+    from ...data.files import open_image
 
     want = spec.shape[1:]
     if len(want) != 3 or want[0] not in (1, 3, 4):
         raise SpecError(f"input '{spec.name}' of shape {spec.describe()} does not take images",
                         hint="images need an input of shape (channels, height, width)")
-    try:
-        img = Image.open(path)
-        img.load()
-    except (OSError, UnidentifiedImageError) as exc:
-        raise SpecError(f"not a readable image: {_line(exc)}") from None
+    img = open_image(path)
     img = img.convert({1: "L", 3: "RGB", 4: "RGBA"}[want[0]])
     h, w = want[1], want[2]
     if h is not None and w is not None and img.size != (w, h):
