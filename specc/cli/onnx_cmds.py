@@ -32,6 +32,10 @@ MAX_ROWS = 20
               default="auto", show_default=True,
               help="auto: unsigned on x86 CPUs without VNNI (signed ones saturate there), "
                    "else signed.")
+@click.option("--bare", "--no-preprocess", "bare", is_flag=True,
+              help="Export the network alone, without the run's input preprocessing and "
+                   "target scaling (by default they are ops of the graph, so the model takes "
+                   "raw inputs as 'specc predict' does).")
 @click.option("--keep-failed", is_flag=True, help="Keep a model that fails the parity check.")
 @click.option("--seed", default=0, show_default=True, help="Initialisation seed (specs).")
 @set_option
@@ -39,7 +43,7 @@ MAX_ROWS = 20
 @handle_errors
 def export(source: str, output: str | None, weights: str | None, network: str | None,
            opset: int | None, exporter: str, quantize: str | None, int8_weights: str,
-           keep_failed: bool, seed: int, overrides: tuple[str, ...],
+           bare: bool, keep_failed: bool, seed: int, overrides: tuple[str, ...],
            plugins: tuple[str, ...]) -> None:
     """Export a spec or a trained run to ONNX, check it and compare it with PyTorch."""
     from ..backends.onnx import DEFAULT_OPSET
@@ -50,7 +54,7 @@ def export(source: str, output: str | None, weights: str | None, network: str | 
         result = do_export(source, output, network=network, weights=weights,
                            opset=opset or DEFAULT_OPSET, exporter=exporter, quantize=quantize,
                            int8_weights=int8_weights, keep_failed=keep_failed,
-                           overrides=overrides, seed=seed)
+                           overrides=overrides, seed=seed, preprocess=not bare)
     except SpecError as err:
         parity = getattr(err, "parity", None)
         if parity is not None:
@@ -80,8 +84,9 @@ def export(source: str, output: str | None, weights: str | None, network: str | 
               help="auto (CUDA when it works, else CPU), cpu or cuda.")
 @click.option("--batch-size", type=int, default=None, help="Samples per onnxruntime call.")
 @click.option("--preprocess/--no-preprocess", default=None,
-              help="Apply the preprocessing recorded at training (scaling) to the input "
-                   "[default: for image files only; arrays are fed as they are].")
+              help="For a model exported with --bare: apply the preprocessing recorded at "
+                   "training (scaling) to the input [default: image files only]. Other "
+                   "models apply it themselves.")
 @click.option("--save", type=click.Path(dir_okay=False),
               help="Write the raw outputs to this .npy (or .npz for several outputs).")
 @handle_errors

@@ -322,7 +322,6 @@ def predict(run: str | Path, inputs: Any, *, device: str = "cpu", checkpoint: st
     import torch
 
     from ..data.prepare import apply_preprocess
-    from ..types import TensorType
     from .rundir import read_data_record
 
     run = resolve_run(run)
@@ -350,8 +349,7 @@ def predict(run: str | Path, inputs: Any, *, device: str = "cpu", checkpoint: st
                             received=f"shape {tuple(x.shape)}")
         rec = pre.get(name)
         if rec is not None and spec.train is not None:
-            x = apply_preprocess(rec, x, TensorType(tuple(rec["shape"]), rec["dtype"]),
-                                 spec.train.data, name)
+            x = apply_preprocess(rec, x, t, spec.train.data, name)  # t: its feature axis
         tensors.append(torch.from_numpy(np.ascontiguousarray(x, dtype=np.int64 if
                                                              t.dtype.startswith("int") else np.float32)))
     with torch.no_grad():

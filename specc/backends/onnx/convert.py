@@ -206,13 +206,19 @@ def culprit(exc: BaseException, module: Any, example: Sequence[Any]) -> list[str
     import inspect
     import traceback
 
-    children = dict(module.named_children()) if hasattr(module, "named_children") else {}
+    from .preprocess import WRAPPED
+
+    inner = module
+    if type(module).__name__ == "WithPreprocessing":  # blame the network's own layers
+        inner = getattr(module, WRAPPED)
+    children = dict(inner.named_children()) if hasattr(inner, "named_children") else {}
     if not children:
         return []
     text = "".join(traceback.format_exception(exc))
     ops = {op.lstrip("_") for op in re.findall(r"aten[:.]{1,2}(\w+)", text)}
     if ops:
-        found = _op_users(module, example, ops, set(children))
+        prefix = "" if inner is module else WRAPPED + "."
+        found = _op_users(module, example, ops, set(children), prefix)
         if found:
             return found
     frames = [f.filename for err in _chain(exc) for f in traceback.extract_tb(err.__traceback__)]
@@ -227,7 +233,8 @@ def culprit(exc: BaseException, module: Any, example: Sequence[Any]) -> list[str
     return hits
 
 
-def _op_users(module: Any, example: Sequence[Any], ops: set[str], names: set[str]) -> list[str]:
+def _op_users(module: Any, example: Sequence[Any], ops: set[str], names: set[str],
+              prefix: str = "") -> list[str]:
     import torch
 
     with quiet():
@@ -241,7 +248,8 @@ def _op_users(module: Any, example: Sequence[Any], ops: set[str], names: set[str
         if not any(op in target for op in ops):
             continue
         for path, _ in (node.meta.get("nn_module_stack") or {}).values():
-            top = re.sub(r"^L\['self'\]\.?", "", str(path)).split(".")[0]
+            path = re.sub(r"^L\['self'\]\.?", "", str(path))
+            top = path.removeprefix(prefix).split(".")[0]
             if top in names and top not in users:
                 users.append(top)
                 break

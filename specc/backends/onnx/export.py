@@ -28,6 +28,7 @@ from ...types import TensorType
 from . import metadata as meta
 from .convert import DEFAULT_OPSET, EXPORTERS, TRACE_BATCH, TRACE_SEQ, ExportFailure, to_onnx
 from .parity import TOLERANCE, ParityReport, check_parity, random_inputs
+from .preprocess import wrap
 from .quantize import QuantizeReport
 from .source import load_source
 
@@ -53,11 +54,14 @@ def export(source: Any, output: str | Path | None = None, *, network: str | None
            weights: str | Path | None = None, opset: int = DEFAULT_OPSET,
            exporter: str = "auto", quantize: str | None = None, keep_failed: bool = False,
            overrides: Sequence[str] = (), seed: int = 0, int8_weights: str = "auto",
-           tolerance: float = TOLERANCE) -> ExportResult:
+           tolerance: float = TOLERANCE, preprocess: bool = True) -> ExportResult:
     """Export a spec (path, built-in name, dict or :class:`~specc.Spec`) or a run directory to
     ONNX and check it. ``output`` defaults to ``model.onnx`` in a run directory, else
     ``<spec name>.onnx``. ``quantize="int8"`` also writes ``<output stem>.int8.onnx``, with
-    ``int8_weights`` signed, unsigned or auto (chosen so this CPU does not saturate)."""
+    ``int8_weights`` signed, unsigned or auto (chosen so this CPU does not saturate).
+    ``preprocess``: put a run's input preprocessing and target scaling into the graph, so the
+    model takes raw inputs as ``specc predict`` does (False: the bare network; the metadata
+    records which)."""
     loaded = load_source(source, network=network, weights=weights, overrides=overrides,
                          seed=seed)
     if output is None:
@@ -70,10 +74,15 @@ def export(source: Any, output: str | Path | None = None, *, network: str | None
     except SpecError as err:
         source = getattr(loaded.spec, "source", None)
         raise (source.error(err) if source is not None else err) from None
+    module = loaded.module
+    wrapped = wrap(module, graph.inputs, loaded.preprocess, loaded.target_scale,
+                   list(graph.outputs)) if preprocess else None
+    loaded.in_graph = wrapped is not None
     result = export_module(
-        loaded.module, output, inputs=graph.inputs, outputs=graph.output_types, opset=opset,
-        exporter=exporter, keep_failed=keep_failed, tolerance=tolerance,
-        int_highs=int_highs(graph), kinds=node_kinds(graph), metadata=loaded.metadata(),
+        wrapped if wrapped is not None else module, output, inputs=graph.inputs,
+        outputs=graph.output_types, opset=opset, exporter=exporter, keep_failed=keep_failed,
+        tolerance=tolerance, int_highs=int_highs(graph), kinds=node_kinds(graph),
+        metadata=loaded.metadata(in_graph=wrapped is not None),
         description=loaded.spec.description)
     result.notes[:0] = loaded.notes
     if quantize is not None:
@@ -208,6 +217,9 @@ def _check_options(path: Path, opset: int, exporter: str) -> None:
         raise SpecError("the output file must end in .onnx", received=str(path))
     if path.is_dir():
         raise SpecError(f"'{path}' is a directory", hint="give a file name, e.g. model.onnx")
+    if path.exists() and not path.is_file():  # a FIFO or a device is never replaced
+        raise SpecError(f"'{path}' is not a regular file; specc only replaces regular files",
+                        hint="give a new file name")
 
 
 def _cpu_eval_copy(module: Any) -> Any:

@@ -74,6 +74,11 @@ def _read(p: Path, session: InferenceSession,
                             received=Plain(f"shape {tuple(arr.shape)}"))
     image = suffix in IMAGE_SUFFIXES
     apply = image if preprocess is None else preprocess
+    if session.info.preprocess_in_graph:  # the model preprocesses raw inputs itself
+        if preprocess:
+            notes.append("the model applies its training preprocessing itself; inputs are fed "
+                         "raw")
+        return feeds, notes
     records = {k: v for k, v in _records(session).items()
                if k in feeds and specs[k].dtype.kind == "f" and feeds[k].dtype.kind in "fiub"}
     for name, rec in records.items():

@@ -17,7 +17,7 @@ Keys (all strings; JSON where structured):
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +70,9 @@ def attach(model: onnx.ModelProto, meta: Mapping[str, str], *, description: str 
 
 @dataclass
 class ModelInfo:
-    """What the runtime knows about a model from its metadata (empty for foreign models)."""
+    """What the runtime knows about a model from its metadata (empty for foreign models).
+    Values are checked by :meth:`check` before use: a tampered or foreign ``specc.*`` entry is a
+    :class:`SpecError` naming the key and the value, never a crash later."""
 
     props: dict[str, str] = field(default_factory=dict)
 
@@ -83,7 +85,7 @@ class ModelInfo:
             return None
         try:
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
 
     @property
@@ -104,9 +106,27 @@ class ModelInfo:
         return self._json("target_scale")
 
     @property
+    def preprocess(self) -> dict[str, dict[str, Any]]:
+        """The recorded input preprocessing (JSON records as in a run's ``data.json``)."""
+        return self._json("preprocess") or {}
+
+    @property
+    def preprocess_in_graph(self) -> bool:
+        """Whether the model applies its preprocessing (and target scaling) itself."""
+        return self.get("preprocess_in_graph") == "true"
+
+    @property
     def activation(self) -> str | None:
         return self.get("activation")
 
     @property
     def is_specc(self) -> bool:
         return self.get("version") is not None
+
+    def check(self, inputs: Mapping[str, Sequence[int | None]],
+              outputs: Mapping[str, Sequence[int | None]]) -> None:
+        """Refuse malformed ``specc.*`` entries. ``inputs``/``outputs``: the graph's declared
+        shapes (batch first, None for dynamic axes)."""
+        from .metacheck import check_props
+
+        check_props(self, inputs, outputs)

@@ -11,6 +11,7 @@ the last, spread evenly); the table shows how many rows were compared.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ...errors import SpecError
 from ...types import TensorType
 
 BATCHES = (1, 7, 64)
@@ -26,6 +28,7 @@ SEQ_LENS = (1, 5, 50)
 TOLERANCE = 1e-4
 CASE_BUDGET_S = 1.0  # PyTorch time allowed per case before its reference is sampled
 MIN_ROWS = 2  # a sampled reference still covers the first and last rows
+MAX_INPUT_ENV = "SPECC_MAX_ACTIVATION"  # bounds the values of one sample of one input
 _NP_DTYPES = {"float32": np.float32, "float64": np.float64, "float16": np.float16,
               "int64": np.int64, "int32": np.int32, "bool": np.bool_}
 
@@ -98,10 +101,16 @@ class ParityReport:
 def random_inputs(inputs: Mapping[str, TensorType], batch: int, seq: int,
                   rng: np.random.Generator,
                   int_highs: Mapping[str, int] | None = None) -> dict[str, np.ndarray]:
-    """Random arrays for ``inputs``: floats ~ N(0, 1), token ids in [0, int_highs[name])."""
+    """Random arrays for ``inputs``: floats ~ N(0, 1), token ids in [0, int_highs[name]).
+    A per-sample size beyond :func:`max_input_elements` is refused before allocating."""
     out = {}
+    limit = max_input_elements()
     for name, t in inputs.items():
         shape = (batch,) + tuple(seq if d is None else d for d in t.shape)
+        if math.prod(shape[1:]) > limit:
+            raise SpecError(f"input '{name}' holds {math.prod(shape[1:]):,} values per sample, "
+                            f"more than the limit of {limit:,}", received=shape[1:],
+                            hint=f"set {MAX_INPUT_ENV} to raise the limit")
         dtype = _NP_DTYPES.get(t.dtype, np.float32)
         if np.issubdtype(dtype, np.integer):
             high = (int_highs or {}).get(name, 2)
@@ -111,6 +120,14 @@ def random_inputs(inputs: Mapping[str, TensorType], batch: int, seq: int,
         else:
             out[name] = rng.standard_normal(shape).astype(dtype)
     return out
+
+
+def max_input_elements() -> int:
+    """The most values one sample of one input may hold: the limit on per-sample activations
+    of shape inference (``SPECC_MAX_ACTIVATION`` raises it)."""
+    from ...graph.compile import max_activation
+
+    return max_activation()
 
 
 def check_parity(module: Any, model: str | Path | bytes, inputs: Mapping[str, TensorType],

@@ -9,7 +9,10 @@ could not start for ``provider="cuda"`` errors and ``auto`` fallback notes.
 
 from __future__ import annotations
 
+import math
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,7 @@ import onnxruntime as ort
 from ...errors import SpecError, did_you_mean
 from .metadata import ModelInfo
 from .native import captured_fds
+from .parity import MAX_INPUT_ENV, max_input_elements
 
 PROVIDERS = ("auto", "cpu", "cuda")
 CUDA_EP, CPU_EP = "CUDAExecutionProvider", "CPUExecutionProvider"
@@ -98,6 +102,13 @@ class InferenceSession:
         self.info = ModelInfo(dict(self._session.get_modelmeta().custom_metadata_map))
         self.inputs = [InputSpec(i.name, _dims(i.shape), _np_dtype(i.type, i.name))
                        for i in self._session.get_inputs()]
+        try:
+            for spec in self.inputs:
+                _check_size(spec)
+            self.info.check({i.name: i.shape for i in self.inputs},
+                            {o.name: _dims(o.shape) for o in self._session.get_outputs()})
+        except SpecError as err:
+            raise err.located(None, str(self.path)) from None
         self.input_names = [i.name for i in self.inputs]
         self.output_names = [o.name for o in self._session.get_outputs()]
         # (output names, feeds, run options) -> outputs. On CPU this is onnxruntime's C++
@@ -141,13 +152,17 @@ class InferenceSession:
         self.provider_note = f"CUDA unavailable: {_cuda_failure}"
         return session
 
-    def _chunk(self, feeds: Mapping[str, np.ndarray], n: int, batch_size: int | None) -> int:
-        """Samples per run: the asked batch size, else ~CHUNK_BYTES of input (specc models)."""
+    def _chunk(self, feeds: Mapping[str, np.ndarray], n: int, batch_size: int | None,
+               sample_bytes: int | None = None) -> int:
+        """Samples per run: the asked batch size, else ~CHUNK_BYTES of input (specc models).
+        ``sample_bytes``: the bytes of one sample when known without ``feeds``."""
         if batch_size is not None or self.batch_size is not None:
             return batch_size or self.batch_size  # type: ignore[return-value]
         if not self.info.is_specc:
             return 2**62  # a foreign model's outputs may lack a batch axis: never split
-        per_sample = max(sum(v.nbytes for v in feeds.values()) // max(n, 1), 1)
+        total = sample_bytes * n if sample_bytes is not None else \
+            sum(v.nbytes for v in feeds.values())
+        per_sample = max(total // max(n, 1), 1)
         return int(min(max(CHUNK_BYTES // per_sample, 1), MAX_CHUNK))
 
     # -- running ----------------------------------------------------------------------------
@@ -176,7 +191,8 @@ class InferenceSession:
         session_run, names, name, one_out = self._run, self.output_names, spec.name, self._one_out
         dtype, tail, rank = spec.dtype, spec.fixed_tail, len(spec.shape)
         fixed = [(i, d) for i, d in enumerate(spec.shape) if i and d is not None]
-        limit = self._chunk({"": np.empty((1, *tail), dtype)}, 1, None) if tail is not None else 0
+        limit = self._chunk({"": np.empty((0,), dtype)}, 1, None, _numel(tail) * dtype.itemsize) \
+            if tail is not None else 0
         ndarray, error = np.ndarray, self._run_error
 
         def fits_dynamic(x: np.ndarray, shape: tuple[int, ...]) -> bool:
@@ -257,7 +273,7 @@ class InferenceSession:
         """An output in the units of its training targets (undoing the run's target scaling;
         unchanged when none was recorded)."""
         scale = (self.info.target_scale or {}).get(output or self.output_names[0])
-        if not scale:
+        if not scale or self.info.preprocess_in_graph:  # the graph already gives target units
             return out
         return out * np.asarray(scale["scale"], out.dtype) + np.asarray(scale["shift"], out.dtype)
 
@@ -300,11 +316,46 @@ def _check_batch_size(batch_size: int | None) -> int | None:
 
 
 def _check_file(path: Path) -> None:
-    if not path.exists():
+    """A regular file within the size limit: a FIFO, a device or a directory is refused before
+    onnxruntime opens it (it would block or read without end)."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
         raise SpecError("model file does not exist", file=str(path),
-                        hint="write one with 'specc export SPEC_OR_RUN -o model.onnx'")
-    if path.is_dir():
+                        hint="write one with 'specc export SPEC_OR_RUN -o model.onnx'") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise SpecError(f"cannot read the model file: {exc}", file=str(path)) from None
+    if stat.S_ISDIR(st.st_mode):
         raise SpecError("this is a directory, not an .onnx file", file=str(path))
+    if not stat.S_ISREG(st.st_mode):
+        raise SpecError("the model path is not a regular file (a FIFO, device or socket)",
+                        file=str(path), hint="give the path of an .onnx file")
+    limit = _max_model_bytes()
+    if st.st_size > limit:
+        raise SpecError(f"the model file is too large ({st.st_size:,} bytes; limit {limit:,})",
+                        file=str(path), hint="set SPECC_MAX_FILE_BYTES to raise the limit")
+
+
+def _max_model_bytes() -> int:
+    from ...fileio import max_file_bytes
+
+    return max_file_bytes()
+
+
+def _numel(dims: Any) -> int:
+    return math.prod(int(d) for d in dims if d is not None)
+
+
+def _check_size(spec: InputSpec) -> None:
+    """Refuse an input whose declared per-sample size is beyond the limit, before anything of
+    that size is allocated (a model declaring (batch, 100000, 100000, 100000))."""
+    limit = max_input_elements()
+    numel = _numel(spec.shape[1:])
+    if numel > limit:
+        raise SpecError(f"input '{spec.name}' declares {numel:,} values per sample "
+                        f"({spec.describe()}), more than the limit of {limit:,}",
+                        received=Plain(spec.describe()),
+                        hint=f"set {MAX_INPUT_ENV} to raise the limit")
 
 
 def _load(path: str, opts: ort.SessionOptions, providers: list[str]) -> ort.InferenceSession:

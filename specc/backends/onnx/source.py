@@ -25,6 +25,7 @@ class Loaded:
     run_dir: Path | None = None
     data_record: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    in_graph: bool = False  # the export put the preprocessing into the graph
 
     @property
     def multi(self) -> bool:
@@ -41,7 +42,21 @@ class Loaded:
             return [str(x) for x in labels]
         return None
 
-    def metadata(self) -> dict[str, str]:
+    @property
+    def preprocess(self) -> dict[str, dict[str, Any]]:
+        """The run's input preprocessing records for this network's inputs (none for specs)."""
+        pre = (self.data_record or {}).get("preprocess") or {}
+        return {k: v for k, v in pre.items() if k in self.graph.inputs and isinstance(v, dict)}
+
+    @property
+    def target_scale(self) -> dict[str, dict[str, Any]]:
+        """The run's target scaling for this network's outputs (none for specs)."""
+        ts = (self.data_record or {}).get("target_scale") or {}
+        return {k: v for k, v in ts.items() if k in self.graph.outputs and isinstance(v, dict)}
+
+    def metadata(self, in_graph: bool = False) -> dict[str, str]:
+        """The ``specc.*`` entries; ``in_graph``: the preprocessing and target scaling are
+        ops of the exported graph (else the caller applies them)."""
         from ..torch.build import final_activation
 
         props = meta.build(
@@ -50,15 +65,15 @@ class Loaded:
             network=self.network if self.multi else None, labels=self.labels,
             activation=final_activation(self.graph))
         record = self.data_record or {}
-        if record.get("preprocess"):
-            pre = {k: v for k, v in record["preprocess"].items() if k in self.graph.inputs}
-            if pre:
-                props[meta.PREFIX + "preprocess"] = json.dumps(pre)
+        if self.preprocess:
+            props[meta.PREFIX + "preprocess"] = json.dumps(self.preprocess)
         classes = (record.get("classes") or {}).get(self.graph.outputs[0])
         if classes:
             props[meta.PREFIX + "classes"] = str(classes)
-        if record.get("target_scale"):
-            props[meta.PREFIX + "target_scale"] = json.dumps(record["target_scale"])
+        if self.target_scale:
+            props[meta.PREFIX + "target_scale"] = json.dumps(self.target_scale)
+        if self.preprocess or self.target_scale:
+            props[meta.PREFIX + "preprocess_in_graph"] = "true" if in_graph else "false"
         props[meta.PREFIX + "weights"] = self.weights
         return props
 

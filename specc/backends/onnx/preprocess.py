@@ -1,0 +1,117 @@
+"""The training preprocessing as part of the exported graph.
+
+A run records, per float input, the deterministic steps its data went through (``data.json``:
+rescale, unit/standard/minmax scaling, normalize; see :func:`specc.data.prepare.apply_preprocess`)
+and, per regression output, the target scaling to undo. :func:`wrap` puts both around the
+network as torch ops in the same order and float32 arithmetic, so the exported ``.onnx`` file
+takes raw inputs and gives outputs in the targets' units, exactly as ``specc predict`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ...types import TensorType
+
+WRAPPED = "network"  # the attribute holding the network inside the wrapper
+
+
+def steps(rec: Mapping[str, Any], t: TensorType) -> list[tuple[str, np.ndarray]]:
+    """The elementwise steps of a preprocessing record for input type ``t``, in order:
+    ``("mul" | "sub" | "div", constant broadcastable to (batch, *t.shape))``."""
+    if t.dtype.startswith(("int", "uint", "bool")):
+        return []
+    out: list[tuple[str, np.ndarray]] = []
+    if rec.get("rescale"):
+        out.append(("mul", _const(rec["rescale"], t)))
+    if rec.get("scale") == "unit":
+        out.append(("div", _const(rec["max"], t)))
+    elif rec.get("scale") in ("standard", "minmax"):
+        out += [("sub", _const(rec["shift"], t)), ("div", _const(rec["div"], t))]
+    if rec.get("normalize"):
+        norm = rec["normalize"]
+        out += [("sub", _const(norm["mean"], t)), ("div", _const(norm["std"], t))]
+    return out
+
+
+def _const(values: Any, t: TensorType) -> np.ndarray:
+    """``values`` (a number or one per feature) shaped to broadcast over (batch, *t.shape) as
+    :func:`specc.data.prepare.apply_preprocess` broadcasts them."""
+    v = np.asarray(values, dtype=np.float32)
+    if v.ndim == 0 or v.size == 1:
+        return v.reshape(())
+    shape = [1] * (t.rank + 1)
+    shape[(t.feature_axis % max(t.rank, 1)) + 1] = v.size
+    return v.reshape(shape)
+
+
+def wrap(module: Any, inputs: Mapping[str, TensorType],
+         records: Mapping[str, Mapping[str, Any]],
+         target_scale: Mapping[str, Mapping[str, Any]], outputs: list[str]) -> Any | None:
+    """``module`` with the input preprocessing before it and the target scaling undone after
+    it, or None when there is nothing to add."""
+    import torch
+    from torch import nn
+
+    pre = {n: steps(records[n], t) for n, t in inputs.items() if n in records}
+    post = {o: target_scale[o] for o in outputs if target_scale.get(o)}
+    if not any(pre.values()) and not post:
+        return None
+
+    class WithPreprocessing(nn.Module):
+        """Raw inputs -> training preprocessing -> network -> outputs in target units."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.add_module(WRAPPED, module)
+            self.names = list(inputs)
+            self.pre = [[(op, f"pre_{i}_{k}") for k, (op, _) in enumerate(pre.get(n, []))]
+                        for i, n in enumerate(self.names)]
+            for i, n in enumerate(self.names):
+                for k, (_, value) in enumerate(pre.get(n, [])):
+                    self.register_buffer(f"pre_{i}_{k}", torch.from_numpy(value.copy()))
+            self.post = []
+            for j, o in enumerate(outputs):
+                if o in post:
+                    self.register_buffer(f"post_{j}_scale",
+                                         torch.tensor(post[o]["scale"], dtype=torch.float32))
+                    self.register_buffer(f"post_{j}_shift",
+                                         torch.tensor(post[o]["shift"], dtype=torch.float32))
+                    self.post.append(j)
+
+        def forward(self, *xs: Any) -> Any:
+            args = []
+            for x, ops in zip(xs, self.pre, strict=True):
+                for op, name in ops:
+                    c = getattr(self, name)
+                    x = x * c if op == "mul" else (x - c if op == "sub" else x / c)
+                args.append(x)
+            out = getattr(self, WRAPPED)(*args)
+            if not self.post:
+                return out
+            outs = list(out) if isinstance(out, tuple) else [out]
+            for j in self.post:
+                outs[j] = outs[j] * getattr(self, f"post_{j}_scale") + \
+                    getattr(self, f"post_{j}_shift")
+            return tuple(outs) if isinstance(out, tuple) else outs[0]
+
+    return WithPreprocessing()
+
+
+def unapply(rec: Mapping[str, Any], x: np.ndarray, t: TensorType) -> np.ndarray:
+    """Raw inputs from preprocessed ones (the inverse of :func:`steps`; float32 rounding)."""
+    ops = steps(rec, t)
+    if not ops:
+        return x
+    out = x.astype(np.float32, copy=True)
+    for op, c in reversed(ops):
+        if op == "mul":
+            out /= c
+        elif op == "sub":
+            out += c
+        else:
+            out *= c
+    return out

@@ -1,0 +1,167 @@
+"""An exported run carries its preprocessing: ``specc predict RUN``, ``specc run model.onnx``
+and a plain ``onnxruntime.InferenceSession`` on the file agree on the same raw input file, for a
+standardised table (iris), images (dcn, unit scaling), sequences (digits rows, standardised per
+feature) and a windowed series whose targets are scaled. ``--bare`` exports the network alone
+and says so in the metadata."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from click.testing import CliRunner
+
+import specc
+from specc.cli import main
+from specc.train.api import predict
+
+TOL = 1e-5
+
+IRIS = {"specc": 1, "name": "iris_std", "labels": ["setosa", "versicolor", "virginica"],
+        "inputs": {"x": [4]},
+        "layers": [{"dense": {"units": 8, "activation": "relu"}},
+                   {"dense": {"units": 3, "activation": "softmax"}}],
+        "train": {"data": {"dataset": "iris", "split": {"val": 0.2, "seed": 0},
+                           "scale": "standard"},
+                  "loss": "cross_entropy", "optimizer": {"adam": {"lr": 0.05}}, "epochs": 3,
+                  "batch_size": 16, "metrics": ["accuracy"]}}
+ROWS = {"specc": 1, "name": "rows_std", "inputs": {"rows": [None, 8]},
+        "layers": [{"gru": {"units": 8}}, {"dense": {"units": 10, "activation": "softmax"}}],
+        "train": {"data": {"dataset": "digits", "split": {"val": 0.2, "seed": 0},
+                           "view": "sequence", "scale": "standard",
+                           "normalize": {"mean": 0.1, "std": 2.0}},
+                  "loss": "cross_entropy", "optimizer": {"adam": {"lr": 0.01}}, "epochs": 1,
+                  "batch_size": 64}}
+SINE = {"specc": 1, "name": "sine_std", "inputs": {"x": [None, 1]},
+        "layers": [{"gru": {"units": 8}}, {"dense": {"units": 1}}],
+        "train": {"data": {"dataset": "sine", "n": 300, "split": {"val": 0.2},
+                           "window": {"size": 10}, "scale": "standard", "rescale": 3.0},
+                  "loss": "mse", "optimizer": {"adam": {"lr": 0.01}}, "epochs": 1,
+                  "batch_size": 32}}
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """name -> (run dir, exported model), trained and exported once."""
+    cache: dict[str, tuple] = {}
+
+    def get(name):
+        if name not in cache:
+            out = tmp_path_factory.mktemp(name) / "run"
+            if name == "dcn":
+                specc.train("specs/dcn.yaml", out=out, quiet=True, epochs=1,
+                            overrides=["train.data.limit=1200", "train.data.augment=null"])
+            else:
+                specc.train({"iris": IRIS, "rows": ROWS, "sine": SINE}[name], out=out,
+                            quiet=True)
+            result = invoke("export", out)
+            assert result.exit_code == 0, result.output
+            cache[name] = (out, out / "model.onnx")
+        return cache[name]
+
+    return get
+
+
+def _inputs(name, tmp_path):
+    """(input file, the raw batch it holds as the model's input array)."""
+    rng = np.random.default_rng(1)
+    if name == "iris":
+        raw = np.array([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]], np.float32)
+        path = tmp_path / "rows.csv"
+        np.savetxt(path, raw, delimiter=",", fmt="%.1f")
+        return path, raw
+    if name == "dcn":
+        from PIL import Image
+
+        pixels = rng.integers(0, 256, (28, 28)).astype(np.uint8)
+        path = tmp_path / "digit.png"
+        Image.fromarray(pixels).save(path)
+        return path, pixels.astype(np.float32)[None, None]
+    if name == "rows":
+        raw = rng.integers(0, 17, (3, 8, 8)).astype(np.float32)
+    else:
+        raw = (3 * np.sin(np.arange(20, dtype=np.float32) / 5)).reshape(2, 10, 1)
+    path = tmp_path / "x.npy"
+    np.save(path, raw)
+    return path, raw
+
+
+def _run_cli(model, path, tmp_path, *extra):
+    out = tmp_path / "out.npy"
+    result = invoke("run", model, "-i", path, "--provider", "cpu", "--save", out, *extra)
+    assert result.exit_code == 0, result.output
+    return np.load(out), result.output
+
+
+@pytest.mark.parametrize("name", ["iris", "dcn", "rows", "sine"])
+def test_predict_run_and_plain_onnxruntime_agree(name, runs, tmp_path):
+    run, model = runs(name)
+    path, raw = _inputs(name, tmp_path)
+    props = {p.key: p.value for p in onnx.load(str(model)).metadata_props}
+    assert props["specc.preprocess_in_graph"] == "true"
+    (rec,) = json.loads(props["specc.preprocess"]).values()
+    assert rec["scale"] == ("unit" if name == "dcn" else "standard")
+    assert ("specc.target_scale" in props) == (name == "sine")  # undone in the graph too
+    want = predict(run, raw, labels=False)  # the run's own answer, preprocessed as in training
+    got, output = _run_cli(model, path, tmp_path)
+    assert "preprocessing" not in output and "unscaled" not in output
+    np.testing.assert_allclose(got, want, atol=TOL, rtol=0)
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    plain = session.run(None, {session.get_inputs()[0].name: raw})[0]
+    np.testing.assert_allclose(plain, want, atol=TOL, rtol=0)
+    if name != "sine":  # classifiers: the CLI's printed probabilities and labels agree too
+        cli = invoke("predict", run, "--input", path, "--json")
+        assert cli.exit_code == 0, cli.output
+        rows = json.loads(cli.output)
+        assert [r["probability"] for r in rows] == pytest.approx(got.max(axis=1).tolist(),
+                                                                 abs=TOL)
+        labels = [line.split()[1] for line in output.splitlines() if "(p=" in line]
+        assert labels == [r["label"] for r in rows]
+
+
+def test_iris_setosa_is_recognised_from_a_raw_row(runs, tmp_path):
+    run, model = runs("iris")
+    path, _ = _inputs("iris", tmp_path)
+    got, output = _run_cli(model, path, tmp_path)
+    assert output.splitlines()[-2].startswith("0: setosa")
+    # asking for the preprocessing again does not apply it twice
+    again, output = _run_cli(model, path, tmp_path, "--preprocess")
+    assert "applies its training preprocessing itself" in output
+    np.testing.assert_array_equal(again, got)
+
+
+def test_bare_export_leaves_preprocessing_to_the_caller(runs, tmp_path):
+    run, _ = runs("iris")
+    bare = tmp_path / "bare.onnx"
+    result = invoke("export", run, "-o", bare, "--bare")
+    assert result.exit_code == 0, result.output
+    props = {p.key: p.value for p in onnx.load(str(bare)).metadata_props}
+    assert props["specc.preprocess_in_graph"] == "false"
+    assert json.loads(props["specc.preprocess"])["x"]["scale"] == "standard"
+    assert [n.op_type for n in onnx.load(str(bare)).graph.node][0] == "Gemm"
+    path, raw = _inputs("iris", tmp_path)
+    want = predict(run, raw, labels=False)
+    fed_raw, _ = _run_cli(bare, path, tmp_path)
+    assert np.max(np.abs(fed_raw - want)) > 1e-3  # the bare network needs scaled inputs
+    applied, output = _run_cli(bare, path, tmp_path, "--preprocess")
+    assert "applied the training preprocessing" in output
+    np.testing.assert_allclose(applied, want, atol=TOL, rtol=0)
+
+
+def test_int8_model_of_a_run_is_judged_on_raw_inputs(runs, tmp_path):
+    from specc.backends.onnx import export
+    from specc.train.api import evaluate
+
+    run, _ = runs("iris")
+    result = export(run, tmp_path / "m.onnx", quantize="int8")
+    q = result.quantized
+    assert q.metric == "accuracy" and q.before == pytest.approx(evaluate(run, split="val")
+                                                                ["accuracy"])
+    assert q.agreement is not None and q.agreement >= 0.9
