@@ -17,6 +17,9 @@ from typing import Any
 from .errors import SpecError
 
 DEFAULT_CONTEXT = 100
+MAX_LENGTH = 100_000  # characters per call: one model step each
+MAX_PROMPT = 100_000
+MAX_RECORD_BYTES = 16 * 2**20  # data.json
 
 
 @dataclass
@@ -42,7 +45,7 @@ def load_text_model(run: str | Path, *, checkpoint: str = "best",
 
     path = resolve_run(run)
     record_file = path / "data.json"
-    record = json.loads(record_file.read_text()) if record_file.is_file() else {}
+    record = _read_record(record_file) if record_file.is_file() else {}
     vocab = record.get("vocab")
     if not vocab:
         raise SpecError(f"run '{run}' has no character vocabulary to generate with",
@@ -72,6 +75,26 @@ def load_text_model(run: str | Path, *, checkpoint: str = "best",
         raise SpecError("the context must be at least 1 character", received=context)
     return TextModel(load_model(path, checkpoint=checkpoint), list(vocab), context,
                      ot.rank == 2, fixed)
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    """The run's ``data.json``; its vocabulary must be a list of distinct characters."""
+    if path.stat().st_size > MAX_RECORD_BYTES:
+        raise SpecError(f"the run's data record is larger than {MAX_RECORD_BYTES:,} bytes",
+                        file=str(path), hint="the run folder was edited; train again")
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError, OSError) as exc:
+        raise SpecError(f"cannot read the run's data record: {type(exc).__name__}",
+                        file=str(path)) from None
+    vocab = record.get("vocab") if isinstance(record, dict) else None
+    if vocab is not None and not (
+            isinstance(vocab, list) and all(isinstance(c, str) and len(c) == 1 for c in vocab)
+            and len(set(vocab)) == len(vocab)):
+        raise SpecError("the run's vocabulary is not a list of distinct characters",
+                        file=str(path), path=("vocab",),
+                        hint="the run folder was edited; train again")
+    return record if isinstance(record, dict) else {}
 
 
 def _one(what: str, items: dict[str, Any]) -> dict[str, Any]:
@@ -132,8 +155,12 @@ def generate(run: str | Path | TextModel, *, length: int = 200, temperature: flo
     """
     import torch
 
-    if length < 0:
-        raise SpecError("the length must be >= 0", path=("--length",), received=length)
+    if not 0 <= length <= MAX_LENGTH:
+        raise SpecError(f"the length must be between 0 and {MAX_LENGTH:,} characters",
+                        path=("--length",), received=length)
+    if len(prompt) > MAX_PROMPT:
+        raise SpecError(f"the prompt is longer than {MAX_PROMPT:,} characters",
+                        path=("--prompt",), received=f"{len(prompt):,} characters")
     if not temperature >= 0:
         raise SpecError("the temperature must be >= 0 (0 is greedy)", path=("--temperature",),
                         received=temperature)

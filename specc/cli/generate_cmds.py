@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import click
 
+from ..generate import MAX_LENGTH
 from .app import handle_errors, load_plugins, main, plugin_option
 
 
 @main.command()
 @click.argument("run")
-@click.option("--length", "-n", default=200, show_default=True, type=click.IntRange(min=0),
-              help="Characters to generate.")
+@click.option("--length", "-n", default=200, show_default=True,
+              type=click.IntRange(0, MAX_LENGTH), help=f"Characters to generate (at most "
+              f"{MAX_LENGTH:,}).")
 @click.option("--temperature", "-t", default=1.0, show_default=True,
               type=click.FloatRange(min=0), help="1 samples the model's distribution, lower is "
               "more conservative, 0 always takes the most likely character.")
 @click.option("--prompt", "-p", default="", help="Text to start from (default: a newline).")
-@click.option("--seed", type=int, help="Seed of the sampler, for a reproducible sample.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1),
+              help="Seed of the sampler, for a reproducible sample.")
 @click.option("--checkpoint", default="best", show_default=True,
               type=click.Choice(["best", "last"]))
 @click.option("--context", type=click.IntRange(min=1),

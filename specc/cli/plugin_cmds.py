@@ -7,10 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import SpecError
 from ..registry import PluginInfo
 from .app import (
-    echo,
     handle_errors,
     json_option,
     load_plugins,
@@ -76,7 +74,8 @@ def plugin() -> None:
 @click.option("--dir", "directory", type=click.Path(file_okay=False),
               help="Where to write the package (default: ./NAME).")
 @click.option("--layer", "layer", default="gated_dense", show_default=True,
-              help="Name of the example layer kind (snake_case, unique among installed kinds).")
+              help="Name of the example layer kind (snake_case, not a Python keyword, unique "
+              "among built-in and installed kinds).")
 @handle_errors
 def new(name: str, directory: str | None, layer: str) -> None:
     """Write a plugin package NAME: pyproject with a specc.layers entry point, one example
@@ -84,11 +83,8 @@ def new(name: str, directory: str | None, layer: str) -> None:
     from ..plugin_scaffold import write_plugin
 
     dest = Path(directory) if directory else Path(name)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise SpecError(f"'{dest}' exists and is not empty", received=str(dest),
-                        hint="choose another --dir, or remove it first")
-    written = write_plugin(name, dest, layer)
+    written = write_plugin(name, dest, layer)  # refuses an existing non-empty folder
     for path in written:
-        echo(f"wrote {path}", markup=False)
-    echo(f"\nnext:\n  pip install -e {dest}\n  pytest {dest / 'tests'}\n"
-         f"  specc layers describe {layer}", markup=False)
+        say(f"wrote {path}")
+    say(f"\nnext:\n  pip install -e {dest}\n  pytest {dest / 'tests'}\n"
+        f"  specc layers describe {layer}")

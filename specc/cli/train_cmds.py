@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,14 +13,18 @@ import click
 from ..errors import SpecError
 from .app import (
     EXIT_INTERRUPTED,
-    echo,
     handle_errors,
     load_plugins,
     main,
     plugin_option,
+    print_json,
+    print_table,
+    say,
     set_option,
 )
 
+MAX_NPROC = 64  # worker processes of one machine
+MAX_THREADS = max(256, 4 * (os.cpu_count() or 1))  # torch threads; more only thrash
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 
 
@@ -39,10 +44,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 @click.option("--seed", type=int, help="Override train.seed.")
 @click.option("--device", default="auto", show_default=True,
               type=click.Choice(["auto", "cpu", "cuda"]), help="Where to train.")
-@click.option("--nproc", default=1, show_default=True, type=click.IntRange(min=1),
+@click.option("--nproc", default=1, show_default=True, type=click.IntRange(1, MAX_NPROC),
               help="Data-parallel worker processes (torch.distributed; gloo on CPU, NCCL on GPU).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
-@click.option("--threads", type=click.IntRange(min=1), envvar="SPECC_THREADS",
+@click.option("--threads", type=click.IntRange(1, MAX_THREADS), envvar="SPECC_THREADS",
               help="CPU threads for torch (env SPECC_THREADS). 1 is much faster for small "
               "models on a busy machine; default: torch's choice.")
 @handle_errors
@@ -83,8 +88,8 @@ def train(spec: str | None, overrides: tuple[str, ...], plugins: tuple[str, ...]
     logs = {k: v for k, v in run.logs.items() if k not in ("epoch", "step", "time", "lr")}
     from ..train.progress import fmt_logs
 
-    echo(f"[green]trained[/] {run.spec.name}: {fmt_logs(logs)}", markup=True)
-    echo(f"run directory: {run.dir}", markup=False)
+    say(("trained", "green"), f" {run.spec.name}: {fmt_logs(logs)}")
+    say(f"run directory: {run.dir}")
 
 
 @main.command()
@@ -104,28 +109,21 @@ def evaluate(run: str, split: str | None, checkpoint: str, as_json: bool,
     load_plugins(plugins)
     result = evaluate_api(run, split=split, checkpoint=checkpoint)
     if as_json:
-        click.echo(json.dumps(result, indent=1))
+        print_json(result)
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    con = Console(highlight=False)
-    con.print(f"{result['split']} split: {result['n']} samples, checkpoint "
-              f"{result['checkpoint']} (epoch {result['epoch']})", markup=False)
+    say(f"{result['split']} split: {result['n']} samples, checkpoint "
+        f"{result['checkpoint']} (epoch {result['epoch']})")
     if result.get("note"):  # which split the figures come from, and whether it chose the model
-        con.print(f"figures from the {result['note']}", markup=False)
-    table = Table("metric", "value")
+        say(f"figures from the {result['note']}")
     skip = ("split", "n", "checkpoint", "epoch", "confusion", "labels", "selection", "note")
-    for k, v in result.items():
-        if k not in skip:
-            table.add_row(k, f"{v:.6g}" if isinstance(v, float) else str(v))
-    con.print(table)
-    if "confusion" in result:
-        labels = result["labels"]
-        cm = Table("true \\ predicted", *labels, title="confusion matrix")
-        for name, row in zip(labels, result["confusion"], strict=True):
-            cm.add_row(name, *[str(v) for v in row])
-        con.print(cm)
+    print_table(("metric", "value"), [(k, f"{v:.6g}" if isinstance(v, float) else str(v))
+                                      for k, v in result.items() if k not in skip])
+    if "confusion" in result:  # labels are user text: cells are literal, never markup
+        labels = [str(label) for label in result["labels"]]
+        print_table(("true \\ predicted", *labels),
+                    [(name, *map(str, row))
+                     for name, row in zip(labels, result["confusion"], strict=True)],
+                    title="confusion matrix")
 
 
 def read_input(path: str, run: str) -> Any:

@@ -7,7 +7,10 @@ from importlib import metadata
 
 from ..errors import SpecError
 
-_REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:(>=|==|<=|>|<|~=|!=)\s*([\w.]+))?\s*$")
+_REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:(>=|==|<=|>|<|~=|!=)\s*([^\s<>=!~]\S*))?\s*$")
+# A release version as PEP 440 writes it (1, 0.2.1, 2.0rc1, 1.0.post2, 1.1.dev0); each number
+# at most 9 digits, so comparing never parses a huge integer.
+_VERSION = re.compile(r"\d{1,9}(\.\d{1,9}){0,9}((a|b|rc)\d{1,9})?(\.post\d{1,9})?(\.dev\d{1,9})?")
 
 
 def _version_tuple(v: str) -> tuple[int, ...]:
@@ -54,6 +57,15 @@ def check_requirements(requires: list[str]) -> None:
                                     received=req))
             continue
         name, op, wanted = m.groups()
+        if op and not _VERSION.fullmatch(wanted):
+            errors.append(SpecError(f"'{wanted}' is not a version (e.g. 1.2 or 0.3.1)",
+                                    path=path, received=req,
+                                    hint=f"write NAME{op}VERSION, such as {name}{op}1.0"))
+            continue
+        if op == "~=" and not re.match(r"\d+\.\d", wanted):
+            errors.append(SpecError("'~=' needs a version with at least two parts (~=1.2)",
+                                    path=path, received=req))
+            continue
         try:
             installed = metadata.version(name)
         except metadata.PackageNotFoundError:
