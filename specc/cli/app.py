@@ -21,7 +21,7 @@ EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
 
 
 def echo(text: str = "", *, markup: bool = True) -> None:
@@ -103,8 +103,25 @@ json_option = click.option("--json", "as_json", is_flag=True,
 
 
 def report_error(err: SpecError) -> None:
+    """The error on stderr, coloured on a terminal. Built as rich Text, not markup: the
+    message quotes user text (``[/x]``, ``a\\[b]``, ``:smile:``) that must show as it is."""
     con = _console(stderr=True)
-    con.print(err.render(color=con.is_terminal), markup=con.is_terminal)
+    text = err.render(color=False)
+    if not con.is_terminal:
+        click.echo(text, err=True)
+        return
+    from rich.text import Text
+
+    heads = {issue.text() for issue in err.issues}
+    out = Text()
+    for i, line in enumerate(text.split("\n")):
+        style = ("bold red" if line in heads else "cyan" if line.startswith("  hint: ")
+                 else "red" if _CARET.match(line) else "")
+        out.append(("\n" if i else "") + line, style)
+    con.print(out)
+
+
+_CARET = re.compile(r"^ +\| +\^$")
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -198,7 +198,7 @@ def schema(plugins: tuple[str, ...], out: str | None) -> None:
         from ..fileio import atomic_write
 
         atomic_write(out, text, "schema file")
-        echo(f"wrote {out}")
+        say(f"wrote {out}")
     else:
         click.echo(text)
 

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..errors import SpecError
-from .app import echo, handle_errors, load_plugins, main, plugin_option, set_option
+from .app import echo, handle_errors, load_plugins, main, plugin_option, say, set_option
 
 MAX_ROWS = 20
 
@@ -61,15 +61,15 @@ def export(source: str, output: str | None, weights: str | None, network: str | 
             _print(parity.table())
         raise
     for note in result.notes:
-        echo(f"[dim]note: {note}[/]")
+        say((f"note: {note}", "dim"))
     secs = sum(result.seconds.values())
-    echo(f"[green]exported[/] {result.path} ({result.exporter} exporter, opset {result.opset}, "
-         f"{_size(result.size_bytes)}) in {secs:.1f} s")
+    say(("exported", "green"), f" {result.path} ({result.exporter} exporter, opset "
+        f"{result.opset}, {_size(result.size_bytes)}) in {secs:.1f} s")
     if result.parity is not None:
         _print(result.parity.table())
         p = result.parity
-        echo(f"[green]parity ok[/]: max |diff| {p.max_abs_diff:.2e} <= {p.tolerance:g} over "
-             f"{len(p.cases)} cases; written to {result.parity_path}")
+        say(("parity ok", "green"), f": max |diff| {p.max_abs_diff:.2e} <= {p.tolerance:g} "
+            f"over {len(p.cases)} cases; written to {result.parity_path}")
     if result.quantized is not None:
         for line in result.quantized.lines():
             echo(line, markup=False)
@@ -104,10 +104,10 @@ def run(model: str, input_path: str, provider: str, batch_size: int | None,
     where = f"provider: {session.providers[0]}"
     if session.provider_note:
         where += f" ({session.provider_note})"
-    echo(f"[dim]{where}[/]")
+    say((where, "dim"))
     feeds, notes = read_inputs(input_path, session, preprocess=preprocess)
     for note in notes:
-        echo(f"[dim]{note}[/]")
+        say((note, "dim"))
     out = session.run(feeds, batch_size=batch_size)
     outputs = out if isinstance(out, dict) else {session.output_names[0]: out}
     if save:
@@ -116,7 +116,7 @@ def run(model: str, input_path: str, provider: str, batch_size: int | None,
             np.save(path, next(iter(outputs.values())))
         else:
             np.savez(path, **outputs)
-        echo(f"[dim]outputs written to {path}[/]")
+        say((f"outputs written to {path}", "dim"))
     first = next(iter(outputs.values()))
     if session.is_classifier:
         _print_classes(session, first)

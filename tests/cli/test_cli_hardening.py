@@ -179,6 +179,25 @@ def test_say_and_tables_print_user_text_literally(terminal, capsys, monkeypatch)
     assert "multi_head_attention_" * 3 in out and "…" not in out
 
 
+@pytest.mark.parametrize("terminal", [False, True])
+def test_errors_quote_user_text_literally(terminal, capsys, monkeypatch):
+    from specc.cli.app import report_error
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    received = "a\\[/x] [bold]b[/] :smile: c\\"
+    report_error(SpecError("must be an integer", path=("layers", 0, "dense", "units"),
+                           received=received, hint="see [red]this[/]"))
+    err = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", capsys.readouterr().err)
+    assert err.splitlines() == [f"layers[0].dense.units: must be an integer (received "
+                                f"{received!r})", "  hint: see [red]this[/]"]
+
+
+def test_written_paths_are_printed_literally(tmp_path):
+    out = tmp_path / "[bold]a[x] [red].json"
+    r = run("schema", "-o", str(out))
+    assert r.exit_code == 0 and r.output == f"wrote {out}\n" and out.is_file()
+
+
 @pytest.fixture(scope="module")
 def marked_run(tmp_path_factory):
     """A trained run whose name and class labels look like rich markup."""
