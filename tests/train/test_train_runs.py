@@ -250,7 +250,7 @@ def test_cli_train_evaluate_predict(spec_file, tmp_path):
 @pytest.mark.parametrize("edit,message", [
     (("inputs: {x: [64]}", "inputs: {x: [65]}"), "gives samples of shape (8, 8) = 64 values"),
     (("dense: {units: 10, activation: softmax}", "dense: {units: 8, activation: softmax}"),
-     "labels range over 0..9 (10 classes) but output"),
+     "labels lists 10 class names but output"),  # the spec's labels; data: test_data_prepare
     (("data: {dataset: digits,", "data: {dataset: csv, path: missing.csv,"),
      "file 'missing.csv' does not exist"),
 ])
