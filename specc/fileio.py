@@ -209,8 +209,8 @@ def _target(path: str | Path, what: str, parents: bool) -> Path:
         path = path.resolve()
     try:
         st = os.stat(path)
-    except FileNotFoundError:
-        st = None
+    except (FileNotFoundError, NotADirectoryError):
+        st = None  # the folder is checked below
     except OSError as exc:
         raise _os_error("write", what, path, exc) from None
     if st is not None:

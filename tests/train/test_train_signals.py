@@ -77,13 +77,18 @@ def test_checkpoint_commit_rolls_forward_or_back(tmp_path):
         os.replace(tmp_path / name, staging / name)
     (staging / "COMPLETE").write_text("2:20")
     os.replace(staging / "last.safetensors", tmp_path / "last.safetensors")
-    weights, state = store.load("last")
+    weights, state = store.load("last")  # a reader sees the new set and moves nothing
     assert state["epoch"] == 2 and torch.equal(weights["w"], torch.ones(2))
+    assert (staging / "last.json").exists()
+    store.recover()  # the next writer finishes the commit
+    assert not staging.exists() and store.load("last")[1]["epoch"] == 2
     # a crash while writing the staging folder: the old checkpoint stays
     staging.mkdir()
     (staging / "last.safetensors").write_bytes(b"garbage")
     weights, state = store.load("last")
-    assert state["epoch"] == 2 and not staging.exists()
+    assert state["epoch"] == 2 and staging.exists()
+    store.recover()
+    assert not staging.exists() and store.load("last")[1]["epoch"] == 2
 
 
 def _wait_for(cond, proc, timeout: float = 240.0) -> None:
