@@ -37,7 +37,8 @@ MAX_ROWS = 20
                    "target scaling (by default they are ops of the graph, so the model takes "
                    "raw inputs as 'specc predict' does).")
 @click.option("--keep-failed", is_flag=True, help="Keep a model that fails the parity check.")
-@click.option("--seed", default=0, show_default=True, help="Initialisation seed (specs).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
+              help="Initialisation seed (specs).")
 @set_option
 @plugin_option
 @handle_errors
@@ -157,9 +158,13 @@ def _print_array(name: str, value: Any) -> None:
 
 
 def _print(renderable: Any) -> None:
+    """A rich table: 110 columns on a terminal; piped, as wide as it needs (names whole)."""
+    import sys
+
     from rich.console import Console
 
-    Console(highlight=False, soft_wrap=False, width=110).print(renderable)
+    width = 110 if sys.stdout.isatty() else 1000
+    Console(highlight=False, soft_wrap=False, emoji=False, width=width).print(renderable)
 
 
 def _size(n: int) -> str:
