@@ -230,3 +230,18 @@ def test_inside_refuses_links_out(tmp_path):
         inside(root, root / "up" / "secret")
     with pytest.raises(SpecError, match="points outside"):
         inside(root, root / ".." / "secret")
+
+
+def test_pretrained_pickle_and_fifo_are_clear_errors(tmp_path):
+    import specc
+
+    doc = {"specc": 1, "name": "p", "inputs": {"x": [4]},
+           "layers": [{"dense": {"units": 2, "name": "h"}}]}
+    pickled = tmp_path / "p.safetensors"
+    torch.save({"h.weight": torch.zeros(2, 4)}, pickled)
+    fifo = tmp_path / "f.safetensors"
+    os.mkfifo(fifo)
+    for path, text in ((pickled, "is a PyTorch pickle archive"), (fifo, "is a FIFO")):
+        with pytest.raises(SpecError) as err:
+            specc.build(specc.load({**doc, "pretrained": {"file": str(path)}}))
+        assert text in message(err) and "pretrained.file" in message(err)

@@ -68,19 +68,18 @@ def _listing(keys: list[str]) -> str:
 
 
 def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
-    """A safetensors file as a dict of tensors (never unpickles)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    """A safetensors file as a dict of tensors (never unpickles; a pickle, FIFO or device is
+    refused with a clear error)."""
+    from ...fileio import read_safetensors
 
     p = Path(path)
-    if not p.is_file():
+    if not (p.exists() or p.is_symlink()):
         raise SpecError(f"pretrained weights file '{p}' does not exist", path=PATH + ("file",),
                         hint="relative paths are read from the spec file's folder")
     try:
-        return load_file(str(p))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise SpecError(f"'{p}' is not a readable safetensors file: {exc}",
-                        path=PATH + ("file",)) from None
+        return read_safetensors(p, "pretrained weights file")
+    except SpecError as err:
+        raise err.prefixed(PATH + ("file",)) from None
 
 
 def apply_pretrained(module: nn.Module, graph: LayerGraph, cfg: Any) -> PretrainedReport:
