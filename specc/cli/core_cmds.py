@@ -70,7 +70,8 @@ def validate(specs: tuple[str, ...], overrides: tuple[str, ...], plugins: tuple[
 @click.option("--network", help="Only this network of a multi-network spec.")
 @click.option("--out", "out", type=click.Path(dir_okay=False),
               help="Write the initial weights as safetensors.")
-@click.option("--seed", default=0, show_default=True, help="Initialisation seed.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
+              help="Initialisation seed.")
 @json_option
 @handle_errors
 def build(spec: str, overrides: tuple[str, ...], plugins: tuple[str, ...], network: str | None,

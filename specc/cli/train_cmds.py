@@ -41,7 +41,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
               help="Continue a run from its last checkpoint: `specc train RUN --resume` or "
               "`specc train --resume RUN`.")
 @click.option("--epochs", type=click.IntRange(min=0), help="Override train.epochs.")
-@click.option("--seed", type=int, help="Override train.seed.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Override train.seed.")
 @click.option("--device", default="auto", show_default=True,
               type=click.Choice(["auto", "cpu", "cuda"]), help="Where to train.")
 @click.option("--nproc", default=1, show_default=True, type=click.IntRange(1, MAX_NPROC),

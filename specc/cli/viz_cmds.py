@@ -14,7 +14,8 @@ from .app import echo, handle_errors, load_plugins, main, plugin_option
               help="Image file to write (PNG; .svg, .pdf, .jpg also work).")
 @click.option("-n", "count", type=click.IntRange(min=1), help="How many samples (default: 64 "
               "drawn samples, 12 reconstructions).")
-@click.option("--seed", default=0, show_default=True, help="Seed of codes and corruption.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
+              help="Seed of codes and corruption.")
 @click.option("--checkpoint", default="best", show_default=True,
               type=click.Choice(["best", "last"]))
 @click.option("--split", type=click.Choice(["val", "test", "train"]),
