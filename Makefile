@@ -20,7 +20,7 @@ $(STAMP): $(PY) pyproject.toml plugins/specc-attention/pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/specc train specs/dcn.yaml --set train.epochs=3 --out runs/demo --quiet
+	$(VENV)/bin/specc train specs/dcn.yaml --set train.epochs=3 --out runs/demo --overwrite --quiet
 	$(VENV)/bin/specc export runs/demo -o runs/demo/model.onnx
 	$(VENV)/bin/specc run runs/demo/model.onnx --input examples/data/digit7.npy
 

@@ -235,7 +235,7 @@ class Bench:
 
             run = self.out / name
             t0 = time.perf_counter()
-            train(str(spec_path(name)), out=run, quiet=True)
+            train(str(spec_path(name)), out=run, quiet=True, overwrite=True)
             self.runs[name] = (run, time.perf_counter() - t0)
         return self.runs[name]
 

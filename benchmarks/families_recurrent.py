@@ -58,7 +58,8 @@ def train(name: str, out: Path, overrides: list[str]) -> float:
     from specc.train.api import train as train_api
 
     t0 = time.perf_counter()
-    train_api(str(SPECS / f"{name}.yaml"), out=out, overrides=overrides, quiet=True)
+    train_api(str(SPECS / f"{name}.yaml"), out=out, overrides=overrides, quiet=True,
+              overwrite=True)
     return time.perf_counter() - t0
 
 

@@ -52,7 +52,7 @@ def specc_rate(doc: dict, out: Path, n: int, channels_last: bool = False) -> flo
 
     os.environ["SPECC_CHANNELS_LAST"] = "1" if channels_last else "0"  # compare both layouts
     try:
-        run = train(doc, out=out, quiet=True)
+        run = train(doc, out=out, quiet=True, overwrite=True)
     finally:
         os.environ.pop("SPECC_CHANNELS_LAST", None)
     return n / run.metrics[-1]["time"]  # steps only: no validation, no checkpoint writes
