@@ -34,6 +34,7 @@ _LAZY = {
     "load_model": ("specc.train.api", "load_model"),
     "export": ("specc.backends.onnx.export", "export"),
     "InferenceSession": ("specc.backends.onnx.runtime", "InferenceSession"),
+    "draw": ("specc.diagram", "draw"),
 }
 
 

@@ -5,6 +5,7 @@ The group lives in :mod:`specc.cli.app`; each module here adds its commands to i
 
 from . import (  # noqa: F401  (each module registers its commands)
     core_cmds,
+    draw_cmds,
     generate_cmds,
     onnx_cmds,
     plugin_cmds,
