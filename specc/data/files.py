@@ -342,9 +342,13 @@ def open_image(path: str | Path, *, header_only: bool = False) -> Any:
     except SpecError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise SpecError(f"the image is too large (a decompression bomb?): {_line(exc)}",
-                        received=str(path), hint="raise the limit with "
-                        "SPECC_MAX_IMAGE_PIXELS") from None
+        import re
+
+        found = re.search(r"(\d+) pixels", str(exc))
+        size = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
+        raise SpecError(f"the image is too large ({size}; the limit is {limit:,}): a "
+                        "decompression bomb?", received=str(path),
+                        hint="raise the limit with SPECC_MAX_IMAGE_PIXELS") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError,
             MemoryError) as exc:
         raise SpecError(f"not a readable image: {_line(exc)}", received=str(path)) from None

@@ -180,3 +180,20 @@ def test_predict_refuses_inputs_without_samples(iris_run, tmp_path):
     assert res.exit_code == 2 and "no numeric rows" in res.output, res.output
     res = CliRunner().invoke(main, ["predict", str(iris_run.dir), "--input", "/dev/zero"])
     assert res.exit_code == 2 and "device" in res.output, res.output
+
+
+def test_predict_refuses_a_png_decompression_bomb(iris_run, tmp_path):
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 60_000, 60_000, 8, 0, 0, 0, 0)  # 3.6e9 pixels declared
+    (tmp_path / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) +
+                                       chunk(b"IDAT", zlib.compress(b"\0" * 64)) +
+                                       chunk(b"IEND", b""))
+    res = CliRunner().invoke(main, ["predict", str(iris_run.dir), "--input",
+                                    str(tmp_path / "bomb.png")])
+    assert res.exit_code == 2, res.output
+    assert "--input" in res.output and "3,600,000,000 pixels" in res.output
