@@ -245,3 +245,23 @@ def test_pretrained_pickle_and_fifo_are_clear_errors(tmp_path):
         with pytest.raises(SpecError) as err:
             specc.build(specc.load({**doc, "pretrained": {"file": str(path)}}))
         assert text in message(err) and "pretrained.file" in message(err)
+
+
+def test_run_save_is_written_atomically(tmp_path):
+    import numpy as np
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text("specc: 1\nname: s\ninputs: {x: [4]}\nlayers:\n  - dense: {units: 2}\n")
+    runner = CliRunner()
+    assert runner.invoke(main, ["export", str(spec), "-o", str(tmp_path / "m.onnx")]).exit_code \
+        == 0
+    np.save(tmp_path / "x.npy", np.ones((3, 4), np.float32))
+    base = ["run", str(tmp_path / "m.onnx"), "-i", str(tmp_path / "x.npy"), "--save"]
+    (tmp_path / "d.npy").mkdir()  # numpy naming: --save d writes d.npy
+    res = runner.invoke(main, [*base, str(tmp_path / "d")])
+    assert res.exit_code == 2 and "is a directory, not a regular file" in res.output
+    res = runner.invoke(main, [*base, str(tmp_path / "no" / "y.npy")])
+    assert res.exit_code == 2 and "does not exist" in res.output
+    res = runner.invoke(main, [*base, str(tmp_path / "y")])
+    assert res.exit_code == 0, res.output
+    assert np.load(tmp_path / "y.npy").shape == (3, 2)

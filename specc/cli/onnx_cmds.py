@@ -112,11 +112,15 @@ def run(model: str, input_path: str, provider: str, batch_size: int | None,
     out = session.run(feeds, batch_size=batch_size)
     outputs = out if isinstance(out, dict) else {session.output_names[0]: out}
     if save:
-        path = Path(save)
-        if len(outputs) == 1:
-            np.save(path, next(iter(outputs.values())))
-        else:
-            np.savez(path, **outputs)
+        from ..fileio import atomic_output
+
+        ext = ".npy" if len(outputs) == 1 else ".npz"  # numpy's own naming
+        path = Path(save) if save.endswith(ext) else Path(save + ext)
+        with atomic_output(path, "--save file") as tmp, open(tmp, "wb") as fh:
+            if len(outputs) == 1:
+                np.save(fh, next(iter(outputs.values())))
+            else:
+                np.savez(fh, **outputs)
         say((f"outputs written to {path}", "dim"))
     first = next(iter(outputs.values()))
     if session.is_classifier:
