@@ -41,11 +41,11 @@ def load_text_model(run: str | Path, *, checkpoint: str = "best",
                     context: int | None = None) -> TextModel:
     """The network of a run trained on a character series, with its vocabulary."""
     from .train.api import load_model
-    from .train.rundir import load_spec, resolve_run
+    from .train.rundir import load_spec, resolve_run, run_file
 
     path = resolve_run(run)
-    record_file = path / "data.json"
-    record = _read_record(record_file) if record_file.is_file() else {}
+    record_file = run_file(path, "data.json")  # a regular file inside the run, or None
+    record = _read_record(record_file) if record_file is not None else {}
     vocab = record.get("vocab")
     if not vocab:
         raise SpecError(f"run '{run}' has no character vocabulary to generate with",
