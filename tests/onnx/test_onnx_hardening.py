@@ -191,3 +191,21 @@ def test_export_never_replaces_a_fifo(tmp_path):
     assert isinstance(box.get("error"), SpecError), box
     assert "not a regular file" in str(box["error"])
     assert fifo.is_fifo()
+
+
+def test_bare_model_preprocessing_follows_the_recorded_feature_axis(tmp_path):
+    """Per-channel statistics of an image input apply along its channel axis (axis 0)."""
+    props = {"specc.version": "0.1.0",
+             "specc.inputs": json.dumps({"x": {"shape": [None, 3, 2, 2], "dtype": "float32",
+                                               "feature_axis": 0}}),
+             "specc.preprocess": json.dumps({"x": {"shape": [3, 2, 2], "dtype": "float32",
+                                                   "scale": "standard", "shift": [1, 2, 3],
+                                                   "div": [1, 2, 4]}}),
+             "specc.preprocess_in_graph": "false"}
+    model = _identity_model(tmp_path / "m.onnx", ["batch", 3, 2, 2], props)
+    x = np.ones((2, 3, 2, 2), np.float32) * np.array([1, 4, 7], np.float32)[:, None, None]
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "out.npy"
+    result = invoke("run", model, "-i", tmp_path / "x.npy", "--preprocess", "--save", out)
+    assert result.exit_code == 0, result.output
+    np.testing.assert_allclose(np.load(out)[0, :, 0, 0], [0, 1, 1])

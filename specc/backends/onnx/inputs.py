@@ -83,7 +83,8 @@ def _read(p: Path, session: InferenceSession,
                if k in feeds and specs[k].dtype.kind == "f" and feeds[k].dtype.kind in "fiub"}
     for name, rec in records.items():
         if apply:
-            feeds[name] = _apply(rec, feeds[name], specs[name])
+            axis = session.info.inputs.get(name, {}).get("feature_axis", -1)
+            feeds[name] = _apply(rec, feeds[name], specs[name], axis)
             notes.append(f"applied the training preprocessing to '{name}' ({_describe(rec)})")
         elif _looks_raw(rec, feeds[name]):
             notes.append(f"'{name}' looks unscaled (max {float(np.max(feeds[name])):g}); the "
@@ -214,11 +215,12 @@ def _records(session: InferenceSession) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in data.items() if isinstance(v, dict)}
 
 
-def _apply(rec: dict[str, Any], x: np.ndarray, spec: InputSpec) -> np.ndarray:
+def _apply(rec: dict[str, Any], x: np.ndarray, spec: InputSpec, axis: int = -1) -> np.ndarray:
+    """The recorded preprocessing, per-feature values along the input's feature ``axis``."""
     from ...data.prepare import apply_preprocess
     from ...types import TensorType
 
-    t = TensorType(tuple(rec.get("shape") or spec.shape[1:]), rec.get("dtype", "float32"))
+    t = TensorType(tuple(spec.shape[1:]), rec.get("dtype", "float32"), axis)
     return apply_preprocess(rec, x, t)
 
 
