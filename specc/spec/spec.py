@@ -251,7 +251,7 @@ def _load(src: Source, overrides: list[str] | tuple[str, ...], check_requires: b
         if not train_errors:
             train = _validate_train(train_raw, train_errors)
     errors.extend(train_errors)
-    if train is not None and top.labels is not None and not errors:
+    if top.labels is not None and not errors:
         from ..train.config import check_labels
 
         errors.extend(check_labels(top.labels, train, networks))

@@ -421,8 +421,11 @@ def _check_monitor(cfg: TrainConfig, monitor: str, path: PathT, errs: _Errors) -
              hint=did_you_mean(monitor, choices) or "monitor one of: " + ", ".join(choices))
 
 
-def check_labels(labels: list[str], cfg: TrainConfig, networks: dict[str, Any]) -> list[SpecError]:
-    """The spec's ``labels`` must name every class of each classifier output, no more."""
+def check_labels(labels: list[str], cfg: TrainConfig | None,
+                 networks: dict[str, Any]) -> list[SpecError]:
+    """The spec's ``labels`` must name every class of each classifier output, no more. The
+    classifier outputs are those trained with a class loss; without a ``train`` section, the
+    only output of a single-output network."""
     errs = _Errors()
     if len(set(labels)) != len(labels):
         dup = next(x for x in labels if labels.count(x) > 1)
@@ -430,6 +433,15 @@ def check_labels(labels: list[str], cfg: TrainConfig, networks: dict[str, Any]) 
     if len(networks) != 1:
         return errs.items
     graph = next(iter(networks.values()))
+    if cfg is None:
+        if len(graph.outputs) == 1:
+            out = graph.outputs[0]
+            classes = graph.type_of(out).features
+            if classes is not None and classes > 1 and len(labels) != classes:
+                errs.add(f"labels lists {len(labels)} class names but output '{out}' has "
+                         f"{classes} units", ("labels",), received=len(labels),
+                         hint=f"give exactly {classes} names, in class-index order")
+        return errs.items
     for out, spec in cfg.output_losses(list(graph.outputs)).items():
         name = spec.loss.name if isinstance(spec.loss, Choice) else None
         if out not in graph.outputs or name not in ("cross_entropy", "hinge"):

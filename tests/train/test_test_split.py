@@ -111,6 +111,13 @@ def test_labels_of_the_wrong_length_are_a_validation_error(spec_file):
     with pytest.raises(SpecError, match="labels lists 2 class names but output") as err:
         specc.load(path)
     assert err.value.issues[0].path == ("labels",) and err.value.issues[0].line == 3
+    bare = spec_file(IRIS.split("train:")[0].replace("virginica]", "virginica, other]"), "b.yaml")
+    with pytest.raises(SpecError, match="labels lists 4 class names but output 'dense_2' has "
+                       "3 units"):
+        specc.load(bare)  # no train section: the single output's width
+    dup = spec_file(IRIS.replace("virginica]", "setosa]"), "d.yaml")
+    with pytest.raises(SpecError, match="class labels must be distinct"):
+        specc.load(dup)
 
 
 @pytest.fixture(scope="module")
