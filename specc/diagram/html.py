@@ -28,17 +28,21 @@ SCRIPT = r"""
     const boxes = {};
     for (const id of p.order) boxes[id] = p.boxes[id].slice();
     const routes = p.routes.map((r) => r.map((q) => q.slice()));
+    const lr = p.direction === 'LR', o = lr ? 1 : 0, r = lr ? 0 : 1;
     for (const b of p.order) {
       if (!open.has(b) || !p.clusters[b]) continue;
       const [cx, cy, w, h] = boxes[b];
       const [W, H] = p.clusters[b];
-      const dx = Math.max(W - w, 0) / 2, dy = Math.max(H - h, 0) / 2;
-      for (const id of p.order) {
-        if (id === b) continue;
-        boxes[id][0] = shift(boxes[id][0], cx, dx);
-        boxes[id][1] = shift(boxes[id][1], cy, dy);
-      }
-      for (const r of routes) for (const q of r) { q[0] = shift(q[0], cx, dx); q[1] = shift(q[1], cy, dy); }
+      const dx = Math.max(W - w, 0), dy = Math.max(H - h, 0);
+      const col = p.cols[b] || 0;
+      const cO = lr ? cy : cx, cR = lr ? cx : cy, dO = lr ? dy : dx, dR = lr ? dx : dy;
+      const move = (q, c) => {
+        q[o] = shift(q[o], cO, dO / 2);
+        if (c === col && q[r] > cR + 1e-6) q[r] += dR;
+      };
+      for (const id of p.order) if (id !== b) move(boxes[id], p.cols[id] || 0);
+      routes.forEach((rt, k) => rt.forEach((q, i) => move(q, p.routeCols[k][i])));
+      boxes[b][r] += dR / 2;
       boxes[b][2] = Math.max(W, w); boxes[b][3] = Math.max(H, h);
     }
     let lx = Infinity, ly = Infinity, hx = -Infinity, hy = -Infinity;
@@ -220,6 +224,8 @@ def panel_data(p: Placed) -> dict[str, Any]:
         "routes": [[[round(x, 2), round(y, 2)] for x, y in r] for r in p.geom.routes],
         "edges": [[e.src, e.dst, s] for e, s in zip(p.view.edges, seg, strict=True)],
         "shares": [list(s) for s in p.view.shares],
+        "cols": {n: c for n, c in (p.geom.cols or {}).items() if c},
+        "routeCols": p.geom.route_cols or [[0] * len(r) for r in p.geom.routes],
         "minWidth": round(min_width(p), 2),
     }
 

@@ -33,6 +33,8 @@ class Geometry:
     width: float
     height: float
     label_seg: list[int] | None = None  # per edge: the segment its label sits on (-1: middle)
+    cols: dict[str, int] | None = None  # folded column (row for LR) of each box
+    route_cols: list[list[int]] | None = None  # and of each bend point
 
 
 def _acyclic(ids: list[str], edges: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -154,7 +156,8 @@ def layout(sizes: dict[str, tuple[float, float]], edges: list[tuple[str, str]],
     layers."""
     ids = list(sizes)
     if not ids:
-        return Geometry({}, [[] for _ in edges], 0.0, 0.0)
+        return Geometry({}, [[] for _ in edges], 0.0, 0.0, [-1] * len(edges), {},
+                        [[] for _ in edges])
     lr = direction == "LR"
     across = {n: (h if lr else w) for n, (w, h) in sizes.items()}
     along = {n: (w if lr else h) for n, (w, h) in sizes.items()}
@@ -213,20 +216,23 @@ def layout(sizes: dict[str, tuple[float, float]], edges: list[tuple[str, str]],
         return (rnk, orde) if lr else (orde, rnk)
 
     pos = {n: point(n) for n in ids}
-    routes, label_seg = [], []
+    routes, label_seg, route_cols = [], [], []
     chain_of = {(c[0], c[-1]): c for c in chains}
     gutter_use: dict[int, int] = {}
     for a, b in edges:
         if a == b:
             routes.append([])
+            route_cols.append([])
             label_seg.append(-1)
             continue
         c = chain_of.get((a, b)) or list(reversed(chain_of[(b, a)]))
         route: list[tuple[float, float]] = []
+        rcols: list[int] = []
         seg = -1
         for k, (s, t) in enumerate(zip(c, c[1:], strict=False)):
             if k:
                 route.append(point(s))
+                rcols.append(col[layer_of[s]])
             cs, ct = col[layer_of[s]], col[layer_of[t]]
             if cs != ct:  # across a fold: down past the column, over, up to the next top
                 lane = gutter_use.get(min(cs, ct), 0)
@@ -237,10 +243,13 @@ def layout(sizes: dict[str, tuple[float, float]], edges: list[tuple[str, str]],
                 if seg < 0:  # label beside the drop (TB) or on the way back (LR)
                     seg = len(route) + (2 if lr else 0)
                 route += [raw(o[s], bottom), raw(g, bottom), raw(g, top), raw(o[t], top)]
+                rcols += [cs, cs, ct, ct]
         routes.append(route)
+        route_cols.append(rcols)
         label_seg.append(seg)
+    cols = {n: col[layer_of[n]] for n in ids}
     return Geometry(pos, routes, rank_extent if lr else order_extent,
-                    order_extent if lr else rank_extent, label_seg)
+                    order_extent if lr else rank_extent, label_seg, cols, route_cols)
 
 
 def _fold(layers: list[list[str]], depth: list[float], o: dict[str, float],

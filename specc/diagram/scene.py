@@ -66,7 +66,14 @@ def _shift(v: float, c: float, d: float) -> float:
 
 
 def arrange(p: Placed, expanded: set[str] | frozenset[str] = frozenset()) -> Arranged:
-    """Rectangles and routes with the blocks in ``expanded`` open."""
+    """Rectangles and routes with the blocks in ``expanded`` open.
+
+    An open block grows across its layer both ways (everything beside it moves aside) and
+    along the layers one way: what comes after it, in its own column of a folded layout,
+    moves on."""
+    lr = p.direction == "LR"
+    cols = p.geom.cols or {}
+    rcols = p.geom.route_cols or [[0] * len(r) for r in p.geom.routes]
     boxes = {n: [x, y, *p.view.boxes[n].size] for n, (x, y) in p.geom.pos.items()}
     routes = [[list(q) for q in r] for r in p.geom.routes]
     for b in p.view.boxes:  # graph order, as the page script does
@@ -74,13 +81,19 @@ def arrange(p: Placed, expanded: set[str] | frozenset[str] = frozenset()) -> Arr
             continue
         cx, cy, w, h = boxes[b]
         big_w, big_h = p.cluster_size(b)
-        dx, dy = max(big_w - w, 0) / 2, max(big_h - h, 0) / 2
-        for n, r in boxes.items():
-            if n != b:
-                r[0], r[1] = _shift(r[0], cx, dx), _shift(r[1], cy, dy)
-        for route in routes:
-            for q in route:
-                q[0], q[1] = _shift(q[0], cx, dx), _shift(q[1], cy, dy)
+        dx, dy = max(big_w - w, 0), max(big_h - h, 0)
+        col = cols.get(b, 0)
+        o, r = (1, 0) if lr else (0, 1)  # order axis, rank axis
+        c_o, c_r = (cy, cx) if lr else (cx, cy)
+        d_o, d_r = (dy, dx) if lr else (dx, dy)
+        points = [(q, cols.get(n, 0)) for n, q in boxes.items() if n != b]
+        points += [(q, c) for route, rc in zip(routes, rcols, strict=True)
+                   for q, c in zip(route, rc, strict=True)]
+        for q, c in points:
+            q[o] = _shift(q[o], c_o, d_o / 2)
+            if c == col and q[r] > c_r + 1e-6:
+                q[r] += d_r
+        boxes[b][r] += d_r / 2
         boxes[b][2], boxes[b][3] = max(big_w, w), max(big_h, h)
     pts = [q for route in routes for q in route]
     lo_x = min([r[0] - r[2] / 2 for r in boxes.values()] + [q[0] for q in pts], default=0.0)

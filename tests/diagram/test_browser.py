@@ -1,0 +1,131 @@
+"""The HTML diagram in a real browser (headless Chromium): every node name is rendered, a click
+opens a block and shows its nodes, hovering shows a node's parameters; a screenshot is saved.
+
+Skipped only where no Chromium is installed (Debian: ``apt-get install -y chromium``)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import specc
+from specc.diagram.model import block_groups, build_view
+from specc.diagram.scene import arrange, edge_points, path_d, place
+from specc.spec.spec import load
+
+HERE = Path(__file__).resolve().parent
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CHROME = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
+pytestmark = pytest.mark.skipif(
+    CHROME is None, reason="no Chromium on this machine (Debian: apt-get install -y chromium)")
+
+# appended to the page: reads what is drawn, clicks, hovers, and writes the findings into the
+# DOM, which --dump-dom prints
+PROBE = """<script>
+(function () {
+  const shown = () => [...document.querySelectorAll(
+      'svg.specc g.box > text.name, svg.specc g.box > g.closed > text.name')]
+    .filter((t) => t.getClientRects().length > 0 && t.getBoundingClientRect().width > 0)
+    .map((t) => t.textContent.replace(/^▸ /, '').split('  ')[0]);
+  const click = (el) => el.dispatchEvent(new MouseEvent('click', {bubbles: true}));
+  const result = {before: shown()};
+  click(document.querySelector('g.block[data-block="BLOCK"] > g.closed > rect.bg'));
+  result.opened = shown();
+  result.placed = {};  // where the script put each box and each edge's end, for comparison
+  for (const g of document.querySelectorAll('g.panel > g.content > g.boxes > g.box')) {
+    result.placed[g.getAttribute('data-id')] = g.getAttribute('transform');
+  }
+  result.paths = [...document.querySelectorAll('g.panel > g.content > g.edges > g.edge > path')]
+    .map((p) => p.getAttribute('d'));
+  const box = document.querySelector('g.box[data-id="HOVER"] > rect.bg');
+  box.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: 20, clientY: 20}));
+  const tip = document.getElementById('tip');
+  result.tip = tip.style.display === 'block' ? tip.textContent : null;
+  click(document.querySelector('g.block[data-block="BLOCK"] > g.open > rect.cluster'));
+  result.closed = shown();
+  document.getElementById('open-all').click();
+  result.all = shown();
+  // leave the page as the screenshot shows it: this block open, the tip hidden
+  document.getElementById('close-all').click();
+  click(document.querySelector('g.block[data-block="BLOCK"] > g.closed > rect.bg'));
+  window.specc.fit();
+  document.querySelector('svg.specc').dispatchEvent(new MouseEvent('mouseleave'));
+  const pre = document.createElement('pre');
+  pre.id = 'probe';
+  pre.textContent = JSON.stringify(result);
+  document.body.appendChild(pre);
+})();
+</script>"""
+
+
+def chrome(tmp_path: Path, page: Path, *args: str) -> str:
+    cmd = [CHROME, "--headless", "--no-sandbox", "--disable-gpu",
+           "--disable-background-networking", "--hide-scrollbars",
+           f"--user-data-dir={tmp_path / 'profile'}", *args, page.as_uri()]
+    # timeout: a guard against a hung browser, not a speed requirement
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+def probe(tmp_path: Path, spec: str, block: str, hover: str) -> tuple[dict, Path]:
+    page = tmp_path / "model.html"
+    specc.draw(spec, page)
+    probed = tmp_path / "probed.html"
+    script = PROBE.replace("BLOCK", block).replace("HOVER", hover)
+    probed.write_text(page.read_text().replace("</body>", script + "</body>"))
+    dom = chrome(tmp_path, probed, "--dump-dom")
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert found, dom[-2000:]
+    text = found.group(1).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return json.loads(text), probed
+
+
+def test_captioning_page_in_chromium(tmp_path: Path) -> None:
+    path = str(HERE / "captioning.yaml")
+    graph = load(path).graph
+    groups = block_groups(graph)
+    inside = {n for ns in groups.values() for n in ns}
+    top = [*graph.inputs, *[n for n in graph.nodes if n not in inside], *groups]
+    result, probed = probe(tmp_path, path, "enc.0", "stem")
+    assert sorted(result["before"]) == sorted(top)  # every name drawn, no block's inside
+    assert set(result["opened"]) - set(result["before"]) == \
+        {"from stem", "enc.0.conv", "enc.0.bn", "enc.0.act"}
+    assert "enc.0" not in result["opened"]  # the closed box gave way to the open block
+    assert sorted(result["closed"]) == sorted(top)
+    assert set(graph.nodes) <= set(result["all"])
+    tip = result["tip"]
+    assert tip and "stem: conv2d" in tip and "trainable: false" in tip and "padding: 1" in tip
+    shot = tmp_path / "captioning.png"
+    chrome(tmp_path, probed, f"--screenshot={shot}", "--window-size=1280,900")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_resnet50_page_in_chromium(tmp_path: Path) -> None:
+    graph = load("resnet50").graph
+    groups = block_groups(graph)
+    result, probed = probe(tmp_path, "resnet50", "layer1_0", "stem")
+    assert len(result["before"]) == 1 + 6 + 16  # the input, six plain nodes, 16 blocks
+    assert set(result["opened"]) - set(result["before"]) == \
+        set(groups["layer1_0"]) | {"from stem_pool"}
+    assert set(graph.nodes) <= set(result["all"])  # "open all" shows all 158 nodes
+    assert "filters: 64" in result["tip"]
+    # the page script re-arranges exactly as Python does (folded columns, one block open)
+    p = place(build_view(graph))
+    a = arrange(p, {"layer1_0"})
+    for name, (x, y, w, h) in a.boxes.items():
+        got = [float(v) for v in re.findall(r"-?[\d.]+", result["placed"][name])]
+        assert got == pytest.approx([x - w / 2, y - h / 2], abs=0.11), name
+    for e, route, d in zip(p.view.edges, a.routes, result["paths"], strict=True):
+        pts = edge_points(a, e.src, e.dst, route, "TB")
+        got = [float(v) for v in re.findall(r"-?[\d.]+", d)]
+        want = [float(v) for v in re.findall(r"-?[\d.]+", path_d(pts, "TB"))]
+        assert got == pytest.approx(want, abs=0.11), (e.src, e.dst)
+    shot = tmp_path / "resnet50.png"
+    chrome(tmp_path, probed, f"--screenshot={shot}", "--window-size=1280,900")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
