@@ -22,11 +22,12 @@ from .report import print_table
 
 def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
     from . import compile as comp
-    from . import inference, memory, train_throughput
+    from . import draw, inference, memory, train_throughput
 
     return [
         ("cli start-up", lambda: comp.cli_startup(quick)),
         ("compile", lambda: comp.compile_scaling(quick)),
+        ("draw", lambda: draw.draw_vs_validate(quick)),
         ("generated vs hand-written", lambda: comp.generated_vs_handwritten(quick)),
         ("training throughput", lambda: train_throughput.throughput(quick)),
         ("inference", lambda: inference.run(quick)),
