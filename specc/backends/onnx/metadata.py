@@ -11,6 +11,8 @@ Keys (all strings; JSON where structured):
 - ``specc.classes``: the number of classes of the first output (classifiers trained on labels)
 - ``specc.preprocess`` / ``specc.target_scale``: the run's fitted input preprocessing and target
   scaling (JSON, as in the run's ``data.json``)
+- ``specc.preprocess_in_graph``: ``true`` when the graph applies that preprocessing and target
+  scaling itself (the default export of a run), ``false`` for ``--bare`` exports
 - ``specc.weights``: where the weights came from; ``specc.exporter``, ``specc.opset``
 """
 
