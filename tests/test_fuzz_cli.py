@@ -1,0 +1,771 @@
+"""Property tests over the command line: whatever a user hands specc, it answers with exit code
+0 or 2 (never 1, never a traceback), within a time bound and under a memory bound.
+
+Inputs fuzzed: the ``train:`` section (in the file and through ``--set``), node, input and spec
+names, the files of a run folder (checkpoint JSON and weights, ``spec.resolved.yaml``,
+``metrics.csv``, ``data.json``, ``split.json``), the specc metadata inside an ``.onnx`` file and
+input files (``.npy``, ``.npz``, ``.csv``) for ``predict``, ``run`` and the file datasets.
+
+The CLI runs in-process (click's ``CliRunner``) for speed, each call under an address-space
+limit (the current size + 4 GiB) and an alarm (60 s): an explosion or a hang fails the test
+instead of taking the machine down. A fixed list of hostile files also runs in a subprocess
+under ``RLIMIT_AS`` = 4 GiB and a 120 s timeout. The bounds guard against hangs and blowups;
+they are not performance assertions. The fast suite runs a few dozen derandomized examples per
+property; ``-m slow`` runs many more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import keyword
+import os
+import resource
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import textwrap
+import traceback
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from specc.cli import main
+
+LIMIT_S = 60  # per CLI call: a hang guard, not a performance bound
+LIMIT_AS = 4 << 30  # bytes of address space a call may add (in-process) or use (subprocess)
+
+
+def _fuzz(n: int) -> settings:
+    return settings(max_examples=n, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.function_scoped_fixture,
+                                           HealthCheck.filter_too_much])
+
+
+FAST = 25  # examples per property in the fast suite
+SLOW = 300  # and under -m slow
+
+
+# -- running the CLI under bounds ---------------------------------------------------------------
+
+
+class Hang(BaseException):
+    """Raised by the alarm: a BaseException, so no ``except Exception`` can turn it into exit 2."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise Hang(f"a specc command ran for more than {LIMIT_S} s")
+
+
+def _vm_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@contextlib.contextmanager
+def bounded() -> Iterator[None]:
+    """At most LIMIT_AS more bytes of address space and LIMIT_S seconds for the block."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = _vm_bytes() + LIMIT_AS
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    signal.alarm(LIMIT_S)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        signal.signal(signal.SIGALRM, old)
+
+
+@contextlib.contextmanager
+def _torch_state() -> Iterator[None]:
+    """Undo process-wide torch settings a command may change (deterministic mode, threads)."""
+    import torch
+
+    det, threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(det)
+        torch.set_num_threads(threads)
+
+
+def cli(*args: Any, cwd: Path | None = None) -> Result:
+    """Run ``specc ARGS`` in-process under the bounds and assert it exits 0 or 2."""
+    argv = [str(a) for a in args]
+    env = {"SPECC_DEBUG": None, "COLUMNS": "100"}
+    with contextlib.ExitStack() as stack:
+        if cwd is not None:
+            stack.enter_context(contextlib.chdir(cwd))
+        stack.enter_context(_torch_state())
+        stack.enter_context(bounded())
+        res = CliRunner().invoke(main, argv, env=env, catch_exceptions=True)
+    assert_clean(res, argv)
+    with contextlib.suppress(InvalidArgument):  # outside a property (a fixture): no statistics
+        event(f"{argv[0]} exit {res.exit_code}")
+    return res
+
+
+def assert_clean(res: Result, argv: list[str]) -> None:
+    tb = ""
+    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        tb = "".join(traceback.format_exception(res.exception))
+    text = res.output
+    assert res.exit_code in (0, 2) and not tb and "Traceback (most recent call last)" not in text, (
+        f"specc {' '.join(a[:200] for a in argv)} exited {res.exit_code}:\n{text[-4000:]}\n{tb}")
+
+
+# -- hostile values, texts and mutations --------------------------------------------------------
+
+
+def alias_bomb(levels: int = 9) -> str:
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+HOSTILE_TEXTS = [
+    "", "\x00", "\n\n\n", "null", "[]", "{}", '"x"', "-1", "NaN", "1e999", "9" * 5000,
+    "[" * 5000 + "]" * 5000, '{"a": ' * 3000 + "1" + "}" * 3000, "- " * 3000 + "x",
+    "!!python/object/apply:os.system ['echo pwned']", "!!int abc", "!!bool maybe", '!!float ""',
+    "a: 010\nb: 1:30\n", "a: &a {}\nb: {<<: *a}\n", alias_bomb(), "[/x] [bold]markup[/]",
+    "x" * 200_000, "\xff\xfe\x00binary", "1,2\n3", "a,b,c\n1,2\n", ",,,,\n,,,\n",
+]
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-2**70, 2**70),
+    st.sampled_from([0, 1, -1, 2**31, 2**32, 2**63, 2**64, 10**12, 10**300]),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
+    st.sampled_from(["[/x]", "../..", "/tmp", "1e3", "full", ".inf", "auto", "none", "cpu",
+                     "s.rng.torch", "__tensor__", "__ndarray__", "\x00", "x" * 300]),
+)
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    max_leaves=6)
+
+
+def tree_paths(obj: Any, prefix: tuple = ()) -> Iterator[tuple]:
+    yield prefix
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from tree_paths(v, prefix + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from tree_paths(v, prefix + (i,))
+
+
+def mutate_tree(data: st.DataObject, tree: Any, rounds: int = 3) -> Any:
+    """``tree`` (parsed JSON/YAML) with 1..rounds random deletions, replacements, renames,
+    duplications and additions."""
+    tree = copy.deepcopy(tree)
+    for _ in range(data.draw(st.integers(1, rounds))):
+        paths = list(tree_paths(tree))
+        path = data.draw(st.sampled_from(paths))
+        op = data.draw(st.sampled_from(["set", "set", "delete", "rename", "dup", "add"]))
+        if not path:
+            if op in ("set", "delete"):
+                tree = data.draw(values)
+            continue
+        parent = tree
+        for part in path[:-1]:
+            parent = parent[part]
+        key = path[-1]
+        if op == "set":
+            parent[key] = data.draw(values)
+        elif op == "delete":
+            del parent[key]
+        elif op == "rename" and isinstance(parent, dict):
+            parent[data.draw(st.text(max_size=8))] = parent.pop(key)
+        elif op == "dup" and isinstance(parent, list):
+            parent.insert(key, copy.deepcopy(parent[key]))
+        elif op == "add" and isinstance(parent[key], dict):
+            parent[key][data.draw(st.text(max_size=8))] = data.draw(values)
+    return tree
+
+
+def mutate_bytes(data: st.DataObject, blob: bytes) -> bytes:
+    """``blob`` truncated, with bytes inserted or overwritten, or replaced by a hostile text."""
+    op = data.draw(st.sampled_from(["truncate", "insert", "overwrite", "replace"]))
+    if op == "replace" or not blob:
+        return data.draw(st.sampled_from(HOSTILE_TEXTS)).encode("utf-8", "surrogateescape")
+    pos = data.draw(st.integers(0, len(blob)))
+    if op == "truncate":
+        return blob[:pos]
+    junk = data.draw(st.one_of(st.binary(min_size=1, max_size=16),
+                               st.sampled_from([b"\x00", b"[", b"{", b"\n", b",", b"9" * 40])))
+    return blob[:pos] + junk + blob[pos + (len(junk) if op == "overwrite" else 0):]
+
+
+def _dump_json(tree: Any) -> str:
+    try:
+        return json.dumps(tree)
+    except ValueError:  # an int of more than 4300 digits
+        return json.dumps(str(tree))
+
+
+def _dump_yaml(tree: Any) -> str:
+    try:
+        return yaml.safe_dump(tree, sort_keys=False)
+    except (ValueError, yaml.YAMLError):
+        return _dump_json(tree)
+
+
+# -- a tiny trained run and its exported model, shared by the properties ------------------------
+
+SPEC = """\
+specc: 1
+name: iris_fuzz
+labels: [setosa, versicolor, virginica]
+inputs: {x: [4]}
+layers:
+  - dense: {units: 8, activation: relu}
+  - dense: {units: 3, activation: softmax}
+train:
+  data: {dataset: iris, split: {val: 0.2, seed: 0}, scale: standard}
+  loss: cross_entropy
+  optimizer: {adam: {lr: 1.0e-2}}
+  epochs: 2
+  batch_size: 32
+  metrics: [accuracy]
+"""
+ROW = "5.1,3.5,1.4,0.2\n"
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A trained two-epoch iris run, its exported .onnx and a one-row input file."""
+    root = tmp_path_factory.mktemp("fuzz_base")
+    (root / "iris.yaml").write_text(SPEC)
+    (root / "row.csv").write_text(ROW)
+    for argv in (["train", root / "iris.yaml", "--out", root / "run", "--quiet"],
+                 ["export", root / "run", "-o", root / "model.onnx"]):
+        res = cli(*argv)
+        assert res.exit_code == 0, res.output
+    assert (root / "run" / "checkpoints" / "best.json").is_file()
+    return {"root": root, "spec": root / "iris.yaml", "run": root / "run",
+            "onnx": root / "model.onnx", "row": root / "row.csv"}
+
+
+# -- 1. the train section -------------------------------------------------------------------------
+
+TRAIN = yaml.safe_load(SPEC)["train"] | {
+    "seed": 0, "checkpoint": {"every": 1, "best": True}, "clip": {"norm": 1.0},
+    "early_stopping": {"monitor": "val_loss", "patience": 2}, "schedule": "cosine"}
+TRAIN_KEYS = ["regime", "target", "losses", "deterministic", "params", "epochs", "batch_size",
+              "seed", "data.view", "data.augment", "data.split.test", "data.split.last",
+              "data.split.seed", "data.scale", "optimizer.sgd", "schedule.step", "clip.value"]
+
+
+def _check_train_section(data: st.DataObject, base: dict[str, Path]) -> None:
+    spec = yaml.safe_load(SPEC)
+    spec["train"] = mutate_tree(data, TRAIN) if data.draw(st.booleans()) else copy.deepcopy(TRAIN)
+    overrides: list[str] = []
+    for _ in range(data.draw(st.integers(0, 2))):
+        key = data.draw(st.sampled_from(TRAIN_KEYS))
+        value = data.draw(st.one_of(st.sampled_from(HOSTILE_TEXTS[:20]), st.text(max_size=10),
+                                    scalars.map(_dump_json)))
+        overrides += ["--set", f"train.{key}={value}"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "spec.yaml"
+        path.write_text(_dump_yaml(spec))
+        res = cli("validate", path, *overrides)
+        if res.exit_code == 0:  # a valid train section must also train (one epoch)
+            cli("train", path, *overrides, "--epochs", "1", "--out", Path(tmp) / "run",
+                "--quiet", cwd=Path(tmp))
+
+
+@_fuzz(FAST)
+@given(data=st.data())
+def test_fuzzed_train_section_exits_0_or_2(data, base):
+    _check_train_section(data, base)
+
+
+@pytest.mark.slow
+@_fuzz(SLOW)
+@given(data=st.data())
+def test_fuzzed_train_section_exits_0_or_2_many(data, base):
+    _check_train_section(data, base)
+
+
+# -- 2. node, input and spec names ----------------------------------------------------------------
+
+IDENTIFIERS = st.one_of(
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,10}", fullmatch=True),
+    st.sampled_from(keyword.kwlist + [
+        "self", "None", "True", "forward", "training", "input_names", "output_names", "aux_loss",
+        "h_relu", "h_leaky_relu", "a_elu", "a_gelu", "dense_1", "dense_2", "x", "__init__",
+        "__class__", "_modules", "graph", "code", "torch", "T" * 300, "print", "type"]))
+ODD_NAMES = st.one_of(st.sampled_from(["a.b", "a-b", "..", "1abc", "", "ä", "名前", "[/x]", "a b",
+                                       "\x00", "a\nb"]), st.text(max_size=8))
+NAMES = st.one_of(IDENTIFIERS, IDENTIFIERS, IDENTIFIERS, ODD_NAMES)
+SPEC_NAMES = st.one_of(IDENTIFIERS, IDENTIFIERS, ODD_NAMES, st.sampled_from([
+    "../..", "../escape", "/tmp/specc_fuzz_abs", "a/b", ".", "..", "\x00", "a\nb", "n" * 5000,
+    "[/x]", "CON", "-rf", "~", "$HOME"]))
+ACTIVATIONS = st.sampled_from(["relu", "leaky_relu", "elu", "tanh", "gelu", None])
+
+
+def _named_spec(data: st.DataObject) -> dict[str, Any]:
+    name = data.draw(SPEC_NAMES)
+    inp, a, b = data.draw(NAMES), data.draw(NAMES), data.draw(NAMES)
+    if data.draw(st.booleans()):  # collide with a fused activation's module name
+        b = f"{a}_{data.draw(st.sampled_from(['relu', 'leaky_relu', 'elu', 'gelu']))}"
+    act = data.draw(ACTIVATIONS)
+    spec: dict[str, Any] = {"specc": 1, "name": name, "labels": ["a", "b", "c"],
+                            "inputs": {inp: [4]}}
+    if data.draw(st.booleans()):
+        spec["nodes"] = {a: {"op": "dense", "in": inp, "units": 8, "activation": act},
+                         b: {"op": "dense", "in": a, "units": 3, "activation": "softmax"}}
+        spec["outputs"] = [b]
+    else:
+        spec["layers"] = [{"dense": {"units": 8, "activation": act, "name": a}},
+                          {"dense": {"units": 3, "activation": "softmax", "name": b,
+                                     "in": data.draw(st.sampled_from([a, inp, [a]]))}}]
+    spec["train"] = copy.deepcopy(TRAIN) | {"epochs": 1}
+    return spec
+
+
+def _check_names(data: st.DataObject, base: dict[str, Path]) -> None:
+    spec = _named_spec(data)
+    command = data.draw(st.sampled_from(["build", "export", "train"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        work = root / "a" / "b"
+        work.mkdir(parents=True)
+        path = work / "spec.json"
+        path.write_text(json.dumps(spec))
+        res = cli("validate", path)
+        if res.exit_code != 0:
+            return
+        if command == "build":
+            res = cli("build", path, "--out", work / "w.safetensors", cwd=work)
+            if res.exit_code == 0:
+                _check_module_counts(path)
+        elif command == "export":
+            cli("export", path, cwd=work)
+        else:
+            cli("train", path, "--quiet", cwd=work)
+        # nothing is written outside the working folder, whatever the names
+        assert sorted(p.name for p in root.iterdir()) == ["a"], list(root.iterdir())
+        assert sorted(p.name for p in (root / "a").iterdir()) == ["b"]
+
+
+def _check_module_counts(path: Path) -> None:
+    """A built module has exactly the weights the graph declares (no name collision replaced
+    a module, e.g. node ``h_leaky_relu`` and node ``h``'s fused leaky_relu)."""
+    import specc
+    from specc.backends.torch import count_torch_params
+
+    spec = specc.load(path)
+    graph = spec.network()
+    assert count_torch_params(specc.build(spec)) == graph.param_counts
+
+
+@_fuzz(FAST)
+@given(data=st.data())
+def test_fuzzed_names_exit_0_or_2_and_stay_in_place(data, base):
+    _check_names(data, base)
+
+
+@pytest.mark.slow
+@_fuzz(SLOW)
+@given(data=st.data())
+def test_fuzzed_names_exit_0_or_2_and_stay_in_place_many(data, base):
+    _check_names(data, base)
+
+
+# -- 3. run-folder files ---------------------------------------------------------------------------
+
+RUN_FILES = ["checkpoints/best.json", "checkpoints/last.json", "spec.resolved.yaml",
+             "metrics.csv", "data.json", "split.json", "checkpoints/best.safetensors",
+             "checkpoints/last.state.safetensors", "summary.txt"]
+RUN_COMMANDS = ["evaluate", "predict", "export", "resume", "plot"]
+
+
+def tamper_file(data: st.DataObject, path: Path) -> None:
+    """Rewrite ``path``: its parsed tree mutated (JSON/YAML) or its bytes mutated."""
+    blob = path.read_bytes()
+    if path.suffix in (".json", ".yaml") and data.draw(st.booleans()):
+        text = blob.decode()
+        if path.suffix == ".json":
+            path.write_text(_dump_json(mutate_tree(data, json.loads(text))))
+        else:
+            path.write_text(_dump_yaml(mutate_tree(data, yaml.safe_load(text))))
+        return
+    path.write_bytes(mutate_bytes(data, blob))
+
+
+def run_command(name: str, run: Path, out: Path, row: Path) -> list[Any]:
+    return {"evaluate": ["evaluate", run],
+            "predict": ["predict", run, "--input", row],
+            "export": ["export", run, "-o", out / "m.onnx"],
+            "resume": ["train", run, "--resume", "--epochs", "3", "--quiet"],
+            "plot": ["plot", run, "-o", out / "p.png"]}[name]
+
+
+def _check_run_folder(data: st.DataObject, base: dict[str, Path]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp) / "run"
+        shutil.copytree(base["run"], run)
+        for name in data.draw(st.lists(st.sampled_from(RUN_FILES), min_size=1, max_size=2,
+                                       unique=True)):
+            tamper_file(data, run / name)
+        command = data.draw(st.sampled_from(RUN_COMMANDS))
+        cli(*run_command(command, run, Path(tmp), base["row"]), cwd=Path(tmp))
+
+
+@_fuzz(FAST)
+@given(data=st.data())
+def test_tampered_run_folder_exits_0_or_2(data, base):
+    _check_run_folder(data, base)
+
+
+@pytest.mark.slow
+@_fuzz(SLOW)
+@given(data=st.data())
+def test_tampered_run_folder_exits_0_or_2_many(data, base):
+    _check_run_folder(data, base)
+
+
+# -- 4. specc metadata inside an .onnx file --------------------------------------------------------
+
+
+def tamper_metadata(data: st.DataObject, src: Path, dst: Path) -> None:
+    import onnx
+
+    model = onnx.load(str(src))
+    props = model.metadata_props
+    for _ in range(data.draw(st.integers(1, 2))):
+        keys = [p.key for p in props]
+        key = data.draw(st.sampled_from(keys + ["specc.unknown"]))
+        op = data.draw(st.sampled_from(["mutate", "mutate", "text", "delete", "duplicate"]))
+        entry = next((p for p in props if p.key == key), None)
+        if entry is None:
+            entry = props.add()
+            entry.key, entry.value = key, "{}"
+        if op == "delete":
+            props.remove(entry)
+        elif op == "duplicate":
+            extra = props.add()
+            extra.key, extra.value = key, data.draw(st.sampled_from(HOSTILE_TEXTS[:22]))
+        elif op == "text":
+            entry.value = mutate_bytes(data, entry.value.encode()).decode("utf-8", "replace")
+        else:
+            try:
+                tree = json.loads(entry.value)
+            except ValueError:
+                tree = entry.value
+            entry.value = _dump_json(mutate_tree(data, tree))
+    onnx.save(model, str(dst))
+
+
+def _check_onnx_metadata(data: st.DataObject, base: dict[str, Path]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        model = Path(tmp) / "m.onnx"
+        tamper_metadata(data, base["onnx"], model)
+        extra = data.draw(st.sampled_from([[], ["--json"], ["--preprocess"], ["--no-preprocess"]]))
+        cli("run", model, "--input", base["row"], *extra, cwd=Path(tmp))
+
+
+@_fuzz(FAST)
+@given(data=st.data())
+def test_tampered_onnx_metadata_exits_0_or_2(data, base):
+    _check_onnx_metadata(data, base)
+
+
+@pytest.mark.slow
+@_fuzz(SLOW)
+@given(data=st.data())
+def test_tampered_onnx_metadata_exits_0_or_2_many(data, base):
+    _check_onnx_metadata(data, base)
+
+
+# -- 5. input files (.npy, .npz, .csv) -------------------------------------------------------------
+
+DTYPES = ["float32", "float64", "float16", "int64", "int8", "uint8", "bool", "complex64", "<U3",
+          "object"]
+odd_numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32),
+                        st.sampled_from([0.0, -1.0, 1e30, 3e8, 2.0**62, -0.0, 1e-45]))
+plain_numbers = st.floats(-10, 10, width=32)
+numbers = st.one_of(plain_numbers, plain_numbers, plain_numbers, odd_numbers)
+
+
+@st.composite
+def arrays(draw: Any) -> np.ndarray:
+    shape = tuple(draw(st.lists(st.integers(0, 5), max_size=3)))
+    if draw(st.integers(0, 3)):  # mostly shapes the iris model can take, or nearly
+        shape = draw(st.sampled_from([(1, 4), (3, 4), (4,), (0, 4), (1, 4, 1), (2, 5), (1, 1)]))
+    dtype = draw(st.sampled_from(DTYPES)) if draw(st.booleans()) else "float32"
+    n = int(np.prod(shape))
+    flat = np.array(draw(st.lists(numbers, min_size=n, max_size=n)), dtype=np.float64)
+    if dtype == "object":
+        out = np.empty(n, dtype=object)
+        out[:] = [float(v) for v in flat]
+        return out.reshape(shape)
+    with np.errstate(all="ignore"):
+        return flat.astype(dtype).reshape(shape)
+
+
+def npy_bytes(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a, allow_pickle=a.dtype == object)
+    return buf.getvalue()
+
+
+@st.composite
+def input_files(draw: Any) -> tuple[str, bytes]:
+    """(suffix, bytes) of an input file: a real array file, possibly corrupted afterwards."""
+    fmt = draw(st.sampled_from(["npy", "npz", "csv"]))
+    if fmt == "npy":
+        blob = npy_bytes(draw(arrays()))
+        if draw(st.booleans()):  # a header claiming another shape
+            shape = draw(st.sampled_from(["(10**15,)", "(1000000000000000,)", "(0,)", "()",
+                                          "(-1, 4)", "(1, 4, 99999999999)", "(2**70,)"]))
+            blob = blob.replace(blob[blob.index(b"'shape': ") + 9:blob.index(b"), }") + 1],
+                                shape.encode(), 1)
+    elif fmt == "npz":
+        buf = io.BytesIO()
+        named = draw(st.dictionaries(st.sampled_from(["x", "y", "arr_0", "data", ""]), arrays(),
+                                     max_size=3))
+        with zipfile.ZipFile(buf, "w") as zf:
+            for key, a in named.items():
+                zf.writestr(f"{key}.npy", npy_bytes(a))
+            if draw(st.booleans()):
+                zf.writestr("notes.txt", "not an array")
+        blob = buf.getvalue()
+    else:
+        odd_cell = st.sampled_from(["", "nan", "x", "1e30", "3e8", '"a,b"', "\x00", "setosa",
+                                    "9" * 400, "inf", "-0", "1_000", "0x10", " 1 "])
+        cell = st.one_of(numbers.map(repr), numbers.map(repr), numbers.map(repr), odd_cell)
+        width = draw(st.sampled_from([4, 4, 4, 5, 3, 1, 0]))
+        rows = draw(st.lists(st.lists(cell, min_size=width, max_size=width), max_size=5))
+        header = ["a,b,c,d"] if draw(st.booleans()) else []
+        text = "\n".join(header + [",".join(r) for r in rows])
+        if draw(st.booleans()) and rows:
+            text += "," + "7" * 200_000
+        blob = text.encode()
+    return fmt, blob
+
+
+def _check_input_file(data: st.DataObject, base: dict[str, Path]) -> None:
+    fmt, blob = data.draw(input_files())
+    if data.draw(st.integers(0, 3)) == 0:
+        blob = mutate_bytes(data, blob)
+    command = data.draw(st.sampled_from(["run", "predict", "train"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / f"input.{fmt}"
+        f.write_bytes(blob)
+        if command == "run":
+            cli("run", base["onnx"], "--input", f, cwd=Path(tmp))
+        elif command == "predict":
+            cli("predict", base["run"], "--input", f, cwd=Path(tmp))
+        else:  # the same file as a dataset
+            spec = yaml.safe_load(SPEC)
+            source = {"dataset": "csv", "path": str(f), "label": -1} if fmt == "csv" else \
+                {"dataset": "npy", "path": str(f)}
+            spec["train"]["data"] = source | {"split": {"val": 0.5, "seed": 0}}
+            spec["train"]["epochs"] = 1
+            path = Path(tmp) / "spec.yaml"
+            path.write_text(yaml.safe_dump(spec))
+            cli("train", path, "--out", Path(tmp) / "run", "--quiet", cwd=Path(tmp))
+
+
+@_fuzz(FAST)
+@given(data=st.data())
+def test_fuzzed_input_files_exit_0_or_2(data, base):
+    _check_input_file(data, base)
+
+
+@pytest.mark.slow
+@_fuzz(SLOW)
+@given(data=st.data())
+def test_fuzzed_input_files_exit_0_or_2_many(data, base):
+    _check_input_file(data, base)
+
+
+# -- 6. hostile files in a separate process under RLIMIT_AS and a timeout -------------------------
+
+DRIVER = textwrap.dedent("""
+    import json, sys, traceback
+    from specc.cli import main
+    codes = []
+    for argv in json.loads(sys.argv[1]):
+        print("@@@ case", len(codes), file=sys.stderr, flush=True)
+        try:
+            main(argv, prog_name="specc")
+            codes.append(0)
+        except SystemExit as exc:
+            codes.append(exc.code if isinstance(exc.code, int) else int(exc.code is not None))
+        except BaseException:
+            traceback.print_exc()
+            codes.append(1)
+        sys.stderr.flush()
+    print("CODES " + json.dumps(codes))
+""")
+
+
+def bounded_process(argvs: list[list[Any]], cwd: Path, timeout: int = 120) -> list[str]:
+    """Run each ``specc ARGV`` one after another in one fresh process whose address space is
+    capped at LIMIT_AS; returns a description of every call that did not exit 0 or 2."""
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (LIMIT_AS, LIMIT_AS))
+
+    argvs = [[str(a) for a in argv] for argv in argvs]
+    env = {k: v for k, v in os.environ.items() if k != "SPECC_DEBUG"} | {"SPECC_THREADS": "1"}
+    try:
+        proc = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(argvs)], cwd=cwd,
+                              env=env, preexec_fn=cap, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else \
+            (exc.stderr or "")
+        case = err.count("@@@ case") - 1
+        raise AssertionError(f"hang: no answer within {timeout} s, in specc "
+                             f"{' '.join(argvs[max(case, 0)])}:\n{err[-3000:]}") from None
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("CODES ")]
+    outputs = proc.stderr.split("@@@ case ")[1:]
+    assert proc.returncode == 0 and lines, (
+        f"the driver died (rc {proc.returncode}; a memory blowup?) in specc "
+        f"{' '.join(argvs[max(len(outputs) - 1, 0)])}:\n{proc.stderr[-4000:]}")
+    codes = json.loads(lines[-1][6:])
+    return [f"specc {' '.join(argv)} -> exit {code}:\n{out[-1500:]}"
+            for argv, code, out in zip(argvs, codes, outputs, strict=True) if code not in (0, 2)]
+
+
+def zip_bomb_npz(path: Path, gib: float = 3.5) -> None:
+    """An .npz whose one member declares and inflates to ``gib`` GiB of float64 zeros from a
+    few MB: repeated deflate blocks of zeros (byte-aligned by full flushes), built without
+    ever holding the inflated data."""
+    n = int(gib * (1 << 30)) // 8
+    header = npy_bytes(np.zeros(0))
+    header = header.replace(b"(0,)", f"({n},)".encode().ljust(4), 1)
+    pad = (64 - len(header) % 64) % 64
+    header = header[:-1] + b" " * pad + b"\n" if pad else header
+    chunk_in = bytes(1 << 20)
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = c.compress(header) + c.flush(zlib.Z_FULL_FLUSH)
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = c.compress(chunk_in) + c.flush(zlib.Z_FULL_FLUSH)
+    count = (n * 8) // len(chunk_in)
+    stream = first + chunk * count + zlib.compressobj(9, zlib.DEFLATED, -15).flush()
+    size = len(header) + count * len(chunk_in)
+    name = b"x.npy"
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0, 0, len(stream), size,
+                        len(name), 0) + name
+    central = struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, 0, len(stream),
+                          size, len(name), 0, 0, 0, 0, 0, 0) + name
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(central),
+                      len(local) + len(stream), 0)
+    path.write_bytes(local + stream + central + end)
+
+
+def huge_input_onnx(path: Path) -> None:
+    """An .onnx model (Identity) whose input declares [batch, 1e5, 1e5, 1e5]."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 10**5, 10**5, 10**5])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 10**5, 10**5, 10**5])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "huge", [x], [y])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(path))
+
+
+def hostile_cases(base: dict[str, Path], tmp: Path) -> list[list[Any]]:
+    """One specc command per hostile file, each file in its own copy of the run."""
+    import onnx
+
+    cases: list[list[Any]] = []
+
+    def run_with(name: str, rel: str, content: str | bytes, command: str) -> None:
+        run = tmp / name
+        shutil.copytree(base["run"], run)
+        target = run / rel
+        target.write_bytes(content.encode() if isinstance(content, str) else content)
+        cases.append(run_command(command, run, tmp, base["row"]))
+
+    deep = "[" * 100_000 + "]" * 100_000
+    run_with("deep_ckpt", "checkpoints/best.json", '{"state": ' + deep + "}", "evaluate")
+    run_with("deep_data", "data.json", deep, "predict")
+    run_with("bomb_spec", "spec.resolved.yaml", alias_bomb(), "evaluate")
+    run_with("tag_spec", "spec.resolved.yaml",
+             "!!python/object/apply:os.system ['touch pwned']\n", "evaluate")
+    run_with("list_spec", "spec.resolved.yaml", "[1, 2, 3]\n", "export")
+    run_with("big_metrics", "metrics.csv",
+             "epoch,step,time,lr,loss\n" + "1,4,0.1,0.01," + "9" * 100_000 + "\n", "resume")
+    run_with("bad_plot", "metrics.csv", "epoch,loss\nx,[/x]\n" + "1," * 50_000, "plot")
+    run_with("no_state", "checkpoints/last.json", '{"checkpoint": "2:8"}', "resume")
+    npy = tmp / "huge_header.npy"
+    blob = npy_bytes(np.zeros((1, 4), np.float32))
+    npy.write_bytes(blob.replace(b"'shape': (1, 4)", b"'shape': (250000000000000, 4)", 1))
+    cases.append(["predict", base["run"], "--input", npy])
+    cases.append(["run", base["onnx"], "--input", npy])
+    bomb = tmp / "bomb.npz"
+    zip_bomb_npz(bomb)
+    cases.append(["run", base["onnx"], "--input", bomb])
+    cases.append(["predict", base["run"], "--input", bomb])
+    wide = tmp / "wide.csv"
+    wide.write_text("5.1,3.5,1.4," + "2" * 200_000 + "\n")
+    cases.append(["run", base["onnx"], "--input", wide])
+    huge = tmp / "huge.onnx"
+    huge_input_onnx(huge)
+    cases.append(["run", huge, "--input", base["row"]])
+    model = onnx.load(str(base["onnx"]))
+    for p in model.metadata_props:
+        if p.key == "specc.preprocess":
+            p.value = p.value.replace('"shift": [', '"shift": ["x", ', 1)
+        if p.key == "specc.inputs":
+            p.value = '{"x": {"shape": [null, 100000, 100000, 100000], "dtype": "float32"}}'
+    onnx.save(model, str(tmp / "meta.onnx"))
+    cases.append(["run", tmp / "meta.onnx", "--input", base["row"]])
+    cases.append(["run", base["onnx"], "--input", "/dev/zero"])
+    cases.append(["predict", base["run"], "--input", "/dev/urandom"])
+    return cases
+
+
+def test_hostile_files_exit_0_or_2_under_process_bounds(base, tmp_path):
+    bad = bounded_process(hostile_cases(base, tmp_path), tmp_path)
+    assert not bad, "\n".join(bad)
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.slow
+@_fuzz(10)
+@given(data=st.data())
+def test_random_tampering_under_process_bounds(data, base):
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        cases: list[list[Any]] = []
+        for i in range(6):
+            run = tmp / f"run{i}"
+            shutil.copytree(base["run"], run)
+            tamper_file(data, run / data.draw(st.sampled_from(RUN_FILES)))
+            cases.append(run_command(data.draw(st.sampled_from(RUN_COMMANDS)), run, tmp,
+                                     base["row"]))
+            fmt, blob = data.draw(input_files())
+            f = tmp / f"in{i}.{fmt}"
+            f.write_bytes(mutate_bytes(data, blob) if data.draw(st.booleans()) else blob)
+            cases.append(["run", base["onnx"], "--input", f])
+            model = tmp / f"m{i}.onnx"
+            tamper_metadata(data, base["onnx"], model)
+            cases.append(["run", model, "--input", base["row"]])
+        bad = bounded_process(cases, tmp)
+        assert not bad, "\n".join(bad)
