@@ -43,17 +43,13 @@ def _read(p: Path, session: InferenceSession,
     regular_file(p, what="input file")
     suffix = p.suffix.lower()
     notes: list[str] = []
-    try:
-        if suffix == ".npz":
-            raw = _npz(p, session)
-        elif suffix == ".npy":
-            raw = {_only(session, p).name: _npy(p)}
-    except DtypeError as err:
-        want = ", ".join(sorted({s.dtype.name for s in session.inputs}))
-        raise SpecError(f"the model's inputs must be {want}: {err.issues[0].message}",
-                        hint=err.issues[0].hint) from None
     if suffix in (".npz", ".npy"):
-        pass
+        try:
+            raw = _npz(p, session) if suffix == ".npz" else {_only(session, p).name: _npy(p)}
+        except DtypeError as err:
+            want = ", ".join(sorted({s.dtype.name for s in session.inputs}))
+            raise SpecError(f"the model's inputs must be {want}: {err.issues[0].message}",
+                            hint=err.issues[0].hint) from None
     elif suffix in TABLE_SUFFIXES:
         spec = _only(session, p)
         arr = _table(p, "\t" if suffix == ".tsv" else ",")
@@ -235,8 +231,3 @@ def _describe(rec: dict[str, Any]) -> str:
     if rec.get("normalize"):
         parts.append("normalize")
     return ", ".join(parts) or "none"
-
-
-def _line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
