@@ -87,13 +87,13 @@ def check_dtype(dtype: np.dtype, what: str = "the array") -> None:
     kind = dtype.kind
     if kind == "c":
         raise DtypeError(f"{what} holds complex numbers ({dtype}); specc works with real "
-                        "numbers", hint="split it into real and imaginary parts first")
+                         "numbers", hint="split it into real and imaginary parts first")
     if kind not in "iufb":
         names = {"U": "strings", "S": "bytes", "O": "Python objects", "V": "records",
                  "M": "dates", "m": "time spans"}
         raise DtypeError(f"{what} holds {names.get(kind, kind)} ({dtype}), not numbers",
-                        hint="save numeric arrays (float32, or integers for class labels "
-                        "and token ids)")
+                         hint="save numeric arrays (float32, or integers for class labels "
+                         "and token ids)")
 
 
 def _check_header(shape: tuple[int, ...], dtype: np.dtype, what: str, budget: int) -> int:
