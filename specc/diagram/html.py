@@ -12,7 +12,7 @@ import json
 from html import escape
 from typing import Any
 
-from .scene import CLUSTER_HEAD, CLUSTER_PAD, LEGEND, MARGIN, TITLE, Placed
+from .scene import CLUSTER_HEAD, CLUSTER_PAD, LEGEND, MARGIN, TITLE, Placed, label_ts
 from .svg import document, min_width
 
 SCRIPT = r"""
@@ -76,9 +76,13 @@ SCRIPT = r"""
     return d.join(' ');
   }
 
-  function labelAt(pts, seg) {
+  function labelAt(pts, seg, t, lr) {
     const k = seg < 0 ? Math.floor((pts.length - 1) / 2) : seg;
-    return [(pts[k][0] + pts[k + 1][0]) / 2, (pts[k][1] + pts[k + 1][1]) / 2];
+    const [x0, y0] = pts[k], [x1, y1] = pts[k + 1], u = 1 - t;
+    const a = u ** 3 + 3 * u * u * t, b = 3 * u * t * t, c = t ** 3, mid = 3 * u * u * t + b;
+    if (lr) { const m = (x0 + x1) / 2; return [x0 * u ** 3 + m * mid + x1 * c, y0 * a + y1 * (b + c)]; }
+    const m = (y0 + y1) / 2;
+    return [x0 * a + x1 * (b + c), y0 * u ** 3 + m * mid + y1 * c];
   }
 
   function sharePath(a, s, t, lr) {
@@ -111,12 +115,12 @@ SCRIPT = r"""
       }
       for (const el of g.querySelectorAll(':scope > g.content > g.edges > g.edge')) {
         const k = +el.getAttribute('data-k');
-        const [src, dst, seg] = p.edges[k];
+        const [src, dst, seg, t] = p.edges[k];
         const pts = ends(a, src, dst, a.routes[k], lr);
         el.querySelector('path').setAttribute('d', pathD(pts, lr));
-        const [lx, ly] = labelAt(pts, seg);
-        const t = el.querySelector('text');
-        t.setAttribute('x', f1(lx + 4)); t.setAttribute('y', f1(ly + (lr ? -3 : 3)));
+        const [lx, ly] = labelAt(pts, seg, seg < 0 ? t : 0.5, lr);
+        const label = el.querySelector('text');
+        label.setAttribute('x', f1(lx + 4)); label.setAttribute('y', f1(ly + (lr ? -3 : 3)));
       }
       for (const el of g.querySelectorAll(':scope > g.content > g.shares > g.sharelink')) {
         const [s, t] = p.shares[+el.getAttribute('data-k')];
@@ -222,7 +226,8 @@ def panel_data(p: Placed) -> dict[str, Any]:
                   for n, (x, y) in p.geom.pos.items()},
         "clusters": {b: [round(v, 2) for v in p.cluster_size(b)] for b in p.inner},
         "routes": [[[round(x, 2), round(y, 2)] for x, y in r] for r in p.geom.routes],
-        "edges": [[e.src, e.dst, s] for e, s in zip(p.view.edges, seg, strict=True)],
+        "edges": [[e.src, e.dst, s, t] for e, s, t in zip(p.view.edges, seg, label_ts(p.view),
+                                                           strict=True)],
         "shares": [list(s) for s in p.view.shares],
         "cols": {n: c for n, c in (p.geom.cols or {}).items() if c},
         "routeCols": p.geom.route_cols or [[0] * len(r) for r in p.geom.routes],

@@ -128,8 +128,28 @@ def path_d(pts: list[tuple[float, float]], direction: str) -> str:
     return " ".join(d)
 
 
-def label_at(pts: list[tuple[float, float]], seg: int = -1) -> tuple[float, float]:
-    """The middle of segment ``seg`` (-1: the middle one), a point of :func:`path_d`'s curve."""
+def label_at(pts: list[tuple[float, float]], seg: int = -1, t: float = 0.5,
+             direction: str = "TB") -> tuple[float, float]:
+    """The point at ``t`` along segment ``seg`` (-1: the middle one) of :func:`path_d`'s
+    curve: labels of edges that fan out sit nearer their targets, of edges that fan in nearer
+    their sources, so they do not sit on one another."""
     k = (len(pts) - 1) // 2 if seg < 0 else seg
     (x0, y0), (x1, y1) = pts[k], pts[k + 1]
-    return (x0 + x1) / 2, (y0 + y1) / 2
+    u = 1 - t
+    a, b, c = u ** 3 + 3 * u * u * t, 3 * u * t * t, t ** 3  # p0 + c1 | c2 | p3 weights
+    if direction == "LR":  # controls (m, y0), (m, y1)
+        m = (x0 + x1) / 2
+        return x0 * u ** 3 + m * (3 * u * u * t + b) + x1 * c, y0 * a + y1 * (b + c)
+    m = (y0 + y1) / 2
+    return x0 * a + x1 * (b + c), y0 * u ** 3 + m * (3 * u * u * t + b) + y1 * c
+
+
+def label_ts(view: View) -> list[float]:
+    """Where along its curve each edge's label goes (see :func:`label_at`)."""
+    outs: dict[str, int] = {}
+    ins: dict[str, int] = {}
+    for e in view.edges:
+        outs[e.src] = outs.get(e.src, 0) + 1
+        ins[e.dst] = ins.get(e.dst, 0) + 1
+    return [0.7 if outs[e.src] > 1 >= ins[e.dst] else 0.3 if ins[e.dst] > 1 >= outs[e.src]
+            else 0.5 for e in view.edges]

@@ -19,6 +19,7 @@ from .scene import (
     cluster_head,
     edge_points,
     label_at,
+    label_ts,
     path_d,
 )
 
@@ -87,10 +88,11 @@ def cluster_svg(p: Placed, box: Box) -> str:
 
 def edges_svg(p: Placed, a: Arranged) -> str:
     out = []
+    ts = label_ts(p.view)
     for k, (e, route) in enumerate(zip(p.view.edges, a.routes, strict=True)):
         pts = edge_points(a, e.src, e.dst, route, p.direction)
         seg = p.geom.label_seg[k] if p.geom.label_seg else -1
-        lx, ly = label_at(pts, seg)
+        lx, ly = label_at(pts, seg, ts[k] if seg < 0 else 0.5, p.direction)
         anchor = 'text-anchor="middle"' if p.direction == "LR" else ""
         dy = -3 if p.direction == "LR" else 3
         out.append(f'<g class="edge" data-k="{k}" data-src={quoteattr(e.src)} '

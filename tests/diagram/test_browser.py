@@ -15,7 +15,7 @@ import pytest
 
 import specc
 from specc.diagram.model import block_groups, build_view
-from specc.diagram.scene import arrange, edge_points, path_d, place
+from specc.diagram.scene import arrange, edge_points, label_at, label_ts, path_d, place
 from specc.spec.spec import load
 
 HERE = Path(__file__).resolve().parent
@@ -42,6 +42,8 @@ PROBE = """<script>
   }
   result.paths = [...document.querySelectorAll('g.panel > g.content > g.edges > g.edge > path')]
     .map((p) => p.getAttribute('d'));
+  result.labels = [...document.querySelectorAll('g.panel > g.content > g.edges > g.edge > text')]
+    .map((t) => [+t.getAttribute('x'), +t.getAttribute('y')]);
   const box = document.querySelector('g.box[data-id="HOVER"] > rect.bg');
   box.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: 20, clientY: 20}));
   const tip = document.getElementById('tip');
@@ -121,8 +123,12 @@ def test_resnet50_page_in_chromium(tmp_path: Path) -> None:
     for name, (x, y, w, h) in a.boxes.items():
         got = [float(v) for v in re.findall(r"-?[\d.]+", result["placed"][name])]
         assert got == pytest.approx([x - w / 2, y - h / 2], abs=0.11), name
-    for e, route, d in zip(p.view.edges, a.routes, result["paths"], strict=True):
+    ts = label_ts(p.view)
+    for k, (e, route, d) in enumerate(zip(p.view.edges, a.routes, result["paths"], strict=True)):
         pts = edge_points(a, e.src, e.dst, route, "TB")
+        seg = p.geom.label_seg[k]
+        lx, ly = label_at(pts, seg, ts[k] if seg < 0 else 0.5)
+        assert result["labels"][k] == pytest.approx([lx + 4, ly + 3], abs=0.11)
         got = [float(v) for v in re.findall(r"-?[\d.]+", d)]
         want = [float(v) for v in re.findall(r"-?[\d.]+", path_d(pts, "TB"))]
         assert got == pytest.approx(want, abs=0.11), (e.src, e.dst)
