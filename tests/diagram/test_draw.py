@@ -317,3 +317,10 @@ def test_render_directions_agree_on_content() -> None:
         sorted(re.findall(r'data-id="([^"]+)"', lr))
     with pytest.raises(specc.SpecError, match="TB or LR"):
         render(spec, ".svg", direction="BT")
+
+
+def test_readme_picture_is_current() -> None:
+    picture = HERE.parent.parent / "docs" / "resnet18.svg"
+    assert picture.read_text() == render(load("resnet18"), ".svg"), \
+        "regenerate it: specc draw resnet18 -o docs/resnet18.svg"
+    assert "docs/resnet18.svg" in (HERE.parent.parent / "README.md").read_text()
