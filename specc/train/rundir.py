@@ -63,6 +63,7 @@ def check_out(path: str | Path, *, overwrite: bool = False) -> Path:
         if not p.is_dir():
             raise SpecError(f"--out '{path}' exists and is not a folder",
                             hint="give a new or empty folder for the run")
+        RunLock(p).check_free(own_ok=True)  # a training running here is named first
         try:
             entries = [e for e in os.listdir(p) if e != LOCK]
         except OSError as exc:
@@ -114,15 +115,23 @@ class RunLock:
             except OSError as exc:
                 raise SpecError(f"cannot write the lock file in '{self.path}': "
                                 f"{exc.strerror or exc}") from None
-            holder = self._holder()
-            if holder is not None and not _stale(holder):
-                raise SpecError(
-                    f"run folder '{self.path}' is in use by another training (pid "
-                    f"{holder.get('pid')} on {holder.get('host')}, since {holder.get('started')})",
-                    hint=f"wait for it to finish or stop it; if that process is gone, delete "
-                    f"{self.file}")
+            self.check_free()
             self.file.unlink(missing_ok=True)  # stale: its process is gone
         raise SpecError(f"could not take the lock {self.file}")
+
+    def check_free(self, own_ok: bool = False) -> None:
+        """Raise the error naming the process that holds a live lock here, if one does
+        (``own_ok``: not when this process holds it)."""
+        holder = self._holder() if (self.file.exists() or self.file.is_symlink()) else None
+        if own_ok and holder and holder.get("pid") == os.getpid() and \
+                holder.get("host") == socket.gethostname():
+            return
+        if holder is not None and not _stale(holder):
+            raise SpecError(
+                f"run folder '{self.path}' is in use by another training (pid "
+                f"{holder.get('pid')} on {holder.get('host')}, since {holder.get('started')})",
+                hint=f"wait for it to finish or stop it; if that process is gone, delete "
+                f"{self.file}")
 
     def _holder(self) -> dict[str, Any] | None:
         try:

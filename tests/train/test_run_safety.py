@@ -150,6 +150,12 @@ def test_a_second_training_into_a_locked_folder_is_refused(spec_file, tmp_path):
         assert f"in use by another training (pid {holder.pid} on {socket.gethostname()}" \
             in res.output
         assert not (out / "spec.resolved.yaml").exists()
+        (out / "spec.resolved.yaml").write_text("name: running\n")  # it has started writing
+        for extra in ([], ["--overwrite"]):
+            res = cli("train", str(spec_file(tiny())), "--out", str(out), *extra)
+            assert res.exit_code == 2, res.output
+            assert f"in use by another training (pid {holder.pid}" in res.output, extra
+        (out / "spec.resolved.yaml").unlink()
     finally:
         holder.kill()
         holder.wait()
@@ -157,6 +163,15 @@ def test_a_second_training_into_a_locked_folder_is_refused(spec_file, tmp_path):
     res = cli("train", str(spec_file(tiny())), "--out", str(out), "--quiet")
     assert res.exit_code == 0, res.output
     assert not (out / LOCK).exists()
+
+
+def test_resume_into_a_locked_run_is_refused(run_copy):
+    (run_copy / LOCK).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                             "started": "now"}))
+    before = tree(run_copy)
+    res = cli("train", str(run_copy), "--resume", "--epochs", "2", "--quiet")
+    assert res.exit_code == 2 and f"in use by another training (pid {os.getpid()}" in res.output
+    assert tree(run_copy) == before
 
 
 def test_lock_is_exclusive_within_a_process(tmp_path):
