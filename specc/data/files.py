@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import SpecError
 
-DEFAULT_MAX_DATA_BYTES = 4 * 2**30  # decoded array bytes (env SPECC_MAX_DATA_BYTES)
+DEFAULT_MAX_DATA_BYTES = 2 * 2**30  # decoded array bytes (env SPECC_MAX_DATA_BYTES)
 DEFAULT_MAX_TEXT_BYTES = 256 * 2**20  # CSV and text files (env SPECC_MAX_TEXT_BYTES)
 DEFAULT_MAX_PIXELS = 2**26  # pixels of one image, ~67 M (env SPECC_MAX_IMAGE_PIXELS)
 MAX_CLASSES = 100_000  # distinct class labels
