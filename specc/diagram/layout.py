@@ -18,6 +18,7 @@ RANK_GAP = 48.0  # between layers (room for the edge labels)
 ORDER_GAP = 28.0  # between boxes of one layer
 DUMMY = 12.0  # width an edge passing through a layer takes
 SWEEPS = 12
+MAX_BENDS = 20_000  # edge bend points at most; longer edges beyond it are drawn direct
 FOLD_GAP, FOLD_PAD = 56.0, 24.0  # between folded columns; room above and below them
 SCREEN = 1.6  # width / height a folded drawing aims at
 FOLD_MIN = 1200.0  # a drawing shorter than this (px along the layers) is never folded
@@ -171,9 +172,16 @@ def layout(sizes: dict[str, tuple[float, float]], edges: list[tuple[str, str]],
     down: dict[str, list[str]] = {}
     chains: list[list[str]] = []
     dummy: set[str] = set()
+    spans = sorted(range(len(dag)), key=lambda k: rank[dag[k][1]] - rank[dag[k][0]])
+    routed, spent = set(), 0
+    for k in spans:  # bends for the shortest edges first, within the budget
+        spent += rank[dag[k][1]] - rank[dag[k][0]] - 1
+        if spent > MAX_BENDS:
+            break
+        routed.add(k)
     for k, (a, b) in enumerate(dag):
         chain = [a]
-        for r in range(rank[a] + 1, rank[b]):
+        for r in range(rank[a] + 1, rank[b]) if k in routed else ():
             d = f"\0{k}:{r}"
             dummy.add(d)
             across[d], along[d] = DUMMY, 0.0

@@ -227,7 +227,8 @@ def block_box(graph: LayerGraph, inst: str, members: list[str],
     ins = list(dict.fromkeys(i for nd in nodes for i in nd.inputs if i not in mset))
     outs = [m for m in members if m in graph.outputs or any(
         c not in mset for c in graph.consumers(m))]
-    block = nodes[0].src[1] if len(nodes[0].src) > 1 else "block"
+    own = next((nd for nd in nodes if instance_of(nd) == inst), nodes[0])  # not a nested one's
+    block = own.src[1] if len(own.src) > 1 else "block"
     count = sum(nd.n_trainable + nd.n_frozen for nd in nodes if nd.share is None)
     in_shapes = ", ".join(dict.fromkeys(shape_text(graph, i, axes) for i in ins))
     out_shapes = ", ".join(dict.fromkeys(shape_text(graph, o, axes) for o in outs))
@@ -252,7 +253,7 @@ def block_box(graph: LayerGraph, inst: str, members: list[str],
         boxes[nd.name] = node_box(graph, nd, axes)
         if nd.name in outs and "output" not in boxes[nd.name].classes:
             boxes[nd.name].classes.append("block-out")
-        for i in nd.inputs:
+        for i in dict.fromkeys(nd.inputs):  # add: [x, x] is one edge
             src = i if i in mset else f"{inst}:in:{i}"
             edges.append(Edge(src, nd.name, shape_text(graph, i, axes)))
     shares = [(nd.name, nd.share) for nd in nodes if nd.share in mset]

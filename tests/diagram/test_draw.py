@@ -168,7 +168,8 @@ def _overlaps(rects: list[tuple[float, float, float, float]]) -> list[tuple[int,
 
 
 @pytest.mark.parametrize("direction", ["TB", "LR"])
-@pytest.mark.parametrize("name", [*builtin_names(), str(CAPTION), str(TWO_NETS)])
+@pytest.mark.parametrize("name", [*builtin_names(), str(CAPTION), str(TWO_NETS),
+                                  str(HERE / "nested.yaml")])
 def test_no_boxes_overlap_open_or_closed(name: str, direction: str) -> None:
     spec = load(name)
     for net, graph in spec.networks.items():
@@ -324,3 +325,39 @@ def test_readme_picture_is_current() -> None:
     assert picture.read_text() == render(load("resnet18"), ".svg"), \
         "regenerate it: specc draw resnet18 -o docs/resnet18.svg"
     assert "docs/resnet18.svg" in (HERE.parent.parent / "README.md").read_text()
+
+
+def test_nested_blocks_collapse_to_the_outermost_instance(tmp_path: Path) -> None:
+    path = HERE / "nested.yaml"
+    graph = load(path).graph
+    groups = block_groups(graph)
+    assert list(groups) == ["o1", "o2.0", "o2.1"]
+    assert groups["o1"] == [n for n in graph.nodes if n.startswith("o1.")]
+    out = tmp_path / "nested.svg"
+    specc.draw(path, out)
+    root = parse(out)
+    drawn = boxes(root)
+    assert set(drawn) == {"x", "o1", "o2.0", "o2.1", "twice"}
+    assert "block outer · 7 nodes" in texts(drawn["o1"])
+    edges = [(g.get("data-src"), g.get("data-dst")) for g in root.iter(f"{NS}g")
+             if g.get("class") == "edge"]
+    assert edges.count(("o2.1", "twice")) == 1  # add: [o2, o2] is one edge
+    specc.draw(path, out, expand=True)
+    assert set(graph.nodes) <= set(boxes(parse(out)))
+
+
+def test_edge_bends_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond the budget the longest edges go direct; the layout stays whole."""
+    import specc.diagram.layout as lay
+
+    n = 40
+    sizes = {f"n{i}": (50.0, 30.0) for i in range(n)}
+    edges = [(f"n{i}", f"n{i + 1}") for i in range(n - 1)] + \
+        [("n0", f"n{i}") for i in range(2, n)]
+    full = lay.layout(sizes, edges)
+    assert sum(len(r) for r in full.routes) == sum(i - 1 for i in range(2, n))
+    monkeypatch.setattr(lay, "MAX_BENDS", 50)
+    g = lay.layout(sizes, edges)
+    assert sum(len(r) for r in g.routes) <= 50 and len(g.routes) == len(edges)
+    rects = [(x, y, *sizes[k]) for k, (x, y) in g.pos.items()]
+    assert not _overlaps(rects)
