@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import tokenize
 import warnings
 import zipfile
 from pathlib import Path
@@ -124,7 +125,8 @@ def _read_header(fh: IO[bytes], what: str) -> tuple[tuple[int, ...], np.dtype]:
             shape, _, dtype = npformat.read_array_header_2_0(fh)
         else:
             raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, EOFError, OSError, SyntaxError, TypeError) as exc:
+    except (ValueError, EOFError, OSError, SyntaxError, TypeError, KeyError, IndexError,
+            AttributeError, RecursionError, tokenize.TokenError) as exc:  # a malformed header
         raise SpecError(f"{what} is not a readable .npy array: {_line(exc)}") from None
     return tuple(int(d) for d in shape), np.dtype(dtype)
 

@@ -84,6 +84,10 @@ def test_npy_header_claiming_1e15_elements_is_refused_before_loading(tmp_path):
     f.write_bytes(npy_header((1000, 4)) + b"\x00" * 64)  # a header larger than the data
     with pytest.raises(SpecError, match="truncated"):
         files.read_npy(f)
+    for header in (b"{'descr':(\n", b"{'descr': '<f4', 'shape': 5}\n", b"[[[[\n"):
+        f.write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header)
+        with pytest.raises(SpecError, match="not a readable .npy array"):
+            files.read_npy(f)
 
 
 def test_zip_bomb_npz_is_refused_from_the_zip_directory(tmp_path, monkeypatch):
