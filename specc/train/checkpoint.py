@@ -224,17 +224,35 @@ class CheckpointStore:
         return model, state
 
 
+def _kind(dtype: torch.dtype) -> str:
+    if dtype.is_complex:
+        return "complex"
+    if dtype.is_floating_point:
+        return "float"
+    return "bool" if dtype == torch.bool else "int"
+
+
 def _present(path: Path) -> bool:
     return path.exists() or path.is_symlink()
 
 
-def load_into(module: Any, state: dict[str, Any], where: Any) -> None:
+def load_into(module: Any, state: dict[str, Any], where: Any,
+              hint: str = "the checkpoint was changed, or comes from another spec") -> None:
     """``module.load_state_dict(state)``; missing, unexpected or wrong-shape tensors (a changed
-    or tampered checkpoint) are a SpecError naming ``where`` and the first tensor at fault."""
+    or tampered checkpoint) are a SpecError naming ``where`` and the first tensor at fault; so
+    is a tensor of another kind (integer, bool or complex where the network holds floats)."""
+    own = module.state_dict()
+    for key, value in state.items():
+        mine = own.get(key)
+        if isinstance(value, torch.Tensor) and mine is not None and value.dtype != mine.dtype \
+                and _kind(value.dtype) != _kind(mine.dtype):
+            raise SpecError(f"the weights in {where} do not fit the network: '{key}' is "
+                            f"{value.dtype} in the file but {mine.dtype} in the network",
+                            hint=hint)
     try:
         module.load_state_dict(state)
     except RuntimeError as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         why = lines[1] if len(lines) > 1 else (lines[0] if lines else "state does not fit")
         raise SpecError(f"the weights in {where} do not fit the network: {why[:300]}",
-                        hint="the checkpoint was changed, or comes from another spec") from None
+                        hint=hint) from None

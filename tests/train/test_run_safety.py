@@ -252,6 +252,10 @@ def _edit_json(path, change):
     (lambda r: save_file({k: torch.zeros(7, 7) for k in load_file(
         r / "checkpoints/best.safetensors")}, r / "checkpoints/best.safetensors"),
      "fit the network: size mismatch for"),
+    (lambda r: save_file({k: v.to(torch.complex64) if v.is_floating_point() else v
+                          for k, v in load_file(r / "checkpoints/best.safetensors").items()},
+                         r / "checkpoints/best.safetensors"),
+     "is torch.complex64 in the file but torch.float32 in the network"),
     (lambda r: torch.save({"w": torch.zeros(2)}, r / "checkpoints/best.safetensors"),
      "is a PyTorch pickle archive (torch.save), not safetensors; specc never unpickles"),
     (lambda r: (os.remove(r / "checkpoints/best.json"), os.mkfifo(r / "checkpoints/best.json")),

@@ -138,10 +138,7 @@ def _load_state(module: Any, state: dict[str, Any], network: str, where: str) ->
     own = set(module.state_dict())
     if not (own & set(state)) and any(k.startswith(prefix) for k in state):
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        why = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or ["?"]
-        raise SpecError(f"the checkpoint {where} does not fit the network: "
-                        f"{why[min(1, len(why) - 1)][:300]}",
-                        hint="were --set overrides changing the architecture given?") from None
+    from ...train.checkpoint import load_into
+
+    load_into(module, state, where, hint="the checkpoint was changed, or --set overrides "
+              "changed the architecture")
