@@ -19,7 +19,7 @@ ORDER_GAP = 28.0  # between boxes of one layer
 DUMMY = 12.0  # width an edge passing through a layer takes
 SWEEPS = 12
 MAX_BENDS = 20_000  # edge bend points at most; longer edges beyond it are drawn direct
-FOLD_GAP, FOLD_PAD = 56.0, 24.0  # between folded columns; room above and below them
+FOLD_GAP, FOLD_PAD = 56.0, 48.0  # between folded columns; room above and below them
 SCREEN = 1.6  # width / height a folded drawing aims at
 FOLD_MIN = 1200.0  # a drawing shorter than this (px along the layers) is never folded
 
