@@ -205,6 +205,15 @@ def test_readers_do_not_roll_a_staged_checkpoint_forward(run_copy, tmp_path):
     assert tree(run_copy) == before
 
 
+def test_export_does_not_write_through_a_link_out_of_the_run(run_copy, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    os.symlink(victim, run_copy / "model.onnx")
+    res = cli("export", str(run_copy))
+    assert res.exit_code == 2 and "points outside" in res.output
+    assert victim.read_text() == "precious"
+
+
 def test_checkpoint_link_out_of_the_run_is_refused(run_copy, tmp_path):
     ck = run_copy / "checkpoints"
     outside = tmp_path / "elsewhere.safetensors"

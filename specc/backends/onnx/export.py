@@ -23,7 +23,7 @@ import onnx
 
 from ... import __version__
 from ...errors import Issue, SpecError
-from ...fileio import atomic_output, safe_name
+from ...fileio import atomic_output, inside, safe_name
 from ...types import TensorType
 from . import metadata as meta
 from .convert import DEFAULT_OPSET, EXPORTERS, TRACE_BATCH, TRACE_SEQ, ExportFailure, to_onnx
@@ -68,6 +68,9 @@ def export(source: Any, output: str | Path | None = None, *, network: str | None
         output = (loaded.run_dir / "model.onnx") if loaded.run_dir else \
             Path(f"{safe_name(loaded.spec.name)}"
                  f"{'.' + safe_name(loaded.network) if loaded.multi else ''}.onnx")
+        if loaded.run_dir:  # never written through a link out of the run folder
+            for name in ("model.onnx", "parity.json"):
+                inside(loaded.run_dir, loaded.run_dir / name, f"run file '{name}'")
     graph = loaded.graph
     try:
         refuse_unexportable(graph)
