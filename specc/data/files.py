@@ -119,12 +119,14 @@ def _read_header(fh: IO[bytes], what: str) -> tuple[tuple[int, ...], np.dtype]:
 
     try:
         version = npformat.read_magic(fh)
-        if version == (1, 0):
-            shape, _, dtype = npformat.read_array_header_1_0(fh)
-        elif version in ((2, 0), (3, 0)):
-            shape, _, dtype = npformat.read_array_header_2_0(fh)
-        else:
-            raise ValueError(f"unsupported .npy version {version}")
+        with warnings.catch_warnings():  # numpy's note on Python 2 headers
+            warnings.simplefilter("ignore", UserWarning)
+            if version == (1, 0):
+                shape, _, dtype = npformat.read_array_header_1_0(fh)
+            elif version in ((2, 0), (3, 0)):
+                shape, _, dtype = npformat.read_array_header_2_0(fh)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
     except (ValueError, EOFError, OSError, SyntaxError, TypeError, KeyError, IndexError,
             AttributeError, RecursionError, tokenize.TokenError) as exc:  # a malformed header
         raise SpecError(f"{what} is not a readable .npy array: {_line(exc)}") from None
