@@ -148,7 +148,9 @@ def read_npy(path: str | Path) -> np.ndarray:
                             f"{_size(size - fh.tell())} of data")
         fh.seek(0)
         try:
-            arr = np.load(fh, allow_pickle=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                arr = np.load(fh, allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:
             raise SpecError(f"not a readable .npy file: {_line(exc)}") from None
     return arr
@@ -180,7 +182,8 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
                         raise SpecError(f"{what} is truncated: its header declares shape "
                                         f"{shape} {dtype} but the member is "
                                         f"{_size(info.file_size)}")
-                with zf.open(info) as fh:
+                with zf.open(info) as fh, warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)
                     arrays[name] = np.lib.format.read_array(fh, allow_pickle=False)
     except SpecError:
         raise
