@@ -52,6 +52,17 @@ PROBE = """<script>
   result.closed = shown();
   document.getElementById('open-all').click();
   result.all = shown();
+  // wheel zooms about the pointer, a drag pans
+  const svg = document.querySelector('svg.specc');
+  const view = () => svg.querySelector('g.viewport').getAttribute('transform');
+  result.view0 = view();
+  svg.dispatchEvent(new WheelEvent('wheel', {deltaY: -200, clientX: 300, clientY: 200,
+                                             bubbles: true, cancelable: true}));
+  result.zoomed = view();
+  svg.dispatchEvent(new MouseEvent('mousedown', {clientX: 100, clientY: 100, bubbles: true}));
+  window.dispatchEvent(new MouseEvent('mousemove', {clientX: 150, clientY: 130}));
+  window.dispatchEvent(new MouseEvent('mouseup', {clientX: 150, clientY: 130}));
+  result.panned = view();
   // leave the page as the screenshot shows it: this block open, the tip hidden
   document.getElementById('close-all').click();
   click(document.querySelector('g.block[data-block="BLOCK"] > g.closed > rect.bg'));
@@ -103,6 +114,14 @@ def test_captioning_page_in_chromium(tmp_path: Path) -> None:
     assert set(graph.nodes) <= set(result["all"])
     tip = result["tip"]
     assert tip and "stem: conv2d" in tip and "trainable: false" in tip and "padding: 1" in tip
+    nums = [[float(v) for v in re.findall(r"-?[\d.]+", result[k])]
+            for k in ("view0", "zoomed", "panned")]
+    (x0, y0, z0), (x1, y1, z1), (x2, y2, z2) = nums
+    assert z1 == pytest.approx(z0 * 1.3499, rel=1e-3)  # exp(200 * 0.0015)
+    # the point under the pointer stays (in screen pixels; transforms are rounded to 0.1)
+    assert 300 - x1 == pytest.approx((300 - x0) * z1 / z0, abs=0.25)
+    assert 200 - y1 == pytest.approx((200 - y0) * z1 / z0, abs=0.25)
+    assert (x2 - x1, y2 - y1, z2) == pytest.approx((50, 30, z1), abs=0.11)
     shot = tmp_path / "captioning.png"
     chrome(tmp_path, probed, f"--screenshot={shot}", "--window-size=1280,900")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
