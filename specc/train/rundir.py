@@ -199,6 +199,8 @@ class RunDir:
             for name in RUN_FILES:
                 (self.path / name).unlink(missing_ok=True)
             for sub in ("checkpoints", "tensorboard"):
+                if (self.path / sub).is_symlink():  # a link is removed, never followed
+                    (self.path / sub).unlink()
                 shutil.rmtree(self.path / sub, ignore_errors=True)
         else:
             self.checkpoints.recover()
@@ -209,13 +211,16 @@ class RunDir:
 
         doc = {"specc_version": spec.version, "hash": spec.hash}
         doc.update({k: v for k, v in spec.resolved.items() if k not in doc})
-        atomic_write(self.path / "spec.resolved.yaml",
-                     yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), "run file",
-                     parents=True)
+        self._write("spec.resolved.yaml", yaml.safe_dump(doc, sort_keys=False,
+                                                         allow_unicode=True))
 
     def write_json(self, name: str, data: Any) -> None:
-        atomic_write(self.path / name, json.dumps(data, indent=1, default=_jsonable) + "\n",
-                     "run file", parents=True)
+        self._write(name, json.dumps(data, indent=1, default=_jsonable) + "\n")
+
+    def _write(self, name: str, text: str) -> None:
+        """Write a run file (never through a link out of the run folder)."""
+        inside(self.path, self.path / name, f"run file '{name}'")
+        atomic_write(self.path / name, text, "run file", parents=True)
 
     # -- metrics ----------------------------------------------------------------------------
     def load_rows(self, upto_epoch: int) -> None:
@@ -232,7 +237,7 @@ class RunDir:
         writer.writeheader()
         for r in self.rows:
             writer.writerow({k: _fmt(v) for k, v in r.items()})
-        atomic_write(self.path / "metrics.csv", buf.getvalue(), "run file", parents=True)
+        self._write("metrics.csv", buf.getvalue())
         self._tensorboard(row)
 
     def _tensorboard(self, row: dict[str, Any]) -> None:
@@ -255,7 +260,7 @@ class RunDir:
             self._tb.close()
 
     def write_summary(self, text: str) -> None:
-        atomic_write(self.path / "summary.txt", text.rstrip() + "\n", "run file", parents=True)
+        self._write("summary.txt", text.rstrip() + "\n")
 
 
 def _fmt(v: Any) -> Any:

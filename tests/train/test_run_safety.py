@@ -214,6 +214,24 @@ def test_export_does_not_write_through_a_link_out_of_the_run(run_copy, tmp_path)
     assert victim.read_text() == "precious"
 
 
+def test_training_never_writes_through_links_out_of_the_run(spec_file, run_copy, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.rmtree(run_copy / "checkpoints")
+    os.symlink(outside, run_copy / "checkpoints")
+    os.remove(run_copy / "summary.txt")
+    os.symlink(outside / "s.txt", run_copy / "summary.txt")
+    res = cli("train", str(spec_file(tiny())), "--out", str(run_copy), "--overwrite", "--quiet")
+    assert res.exit_code == 0, res.output
+    assert os.listdir(outside) == []
+    assert (run_copy / "checkpoints").is_dir() and not (run_copy / "checkpoints").is_symlink()
+    os.remove(run_copy / "metrics.csv")
+    os.symlink(outside / "m.csv", run_copy / "metrics.csv")
+    res = cli("train", str(run_copy), "--resume", "--epochs", "2", "--quiet")
+    assert res.exit_code == 2 and "points outside" in res.output
+    assert os.listdir(outside) == []
+
+
 def test_checkpoint_link_out_of_the_run_is_refused(run_copy, tmp_path):
     ck = run_copy / "checkpoints"
     outside = tmp_path / "elsewhere.safetensors"
