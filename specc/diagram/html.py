@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from .scene import CLUSTER_HEAD, CLUSTER_PAD, LEGEND, MARGIN, TITLE, Placed, label_ts
-from .svg import document, min_width
+from .svg import SHARE_ROOM, document, min_width
 
 SCRIPT = r"""
 (function () {
@@ -131,7 +131,8 @@ SCRIPT = r"""
       }
       g.querySelector(':scope > g.legend').setAttribute('transform',
         `translate(${data.margin},${f1(data.title + a.height + data.margin)})`);
-      const pw = Math.max(a.width, p.minWidth) + 2 * data.margin;
+      const pw = Math.max(a.width + (p.shares.length ? data.shareRoom : 0), p.minWidth) +
+        2 * data.margin;
       const ph = data.title + a.height + data.margin + data.legend;
       g.setAttribute('transform', `translate(${f1(ox)},${f1(oy)})`);
       if (lr) { W = Math.max(W, pw); H = oy + ph; oy += ph + data.margin; }
@@ -246,7 +247,7 @@ def page(name: str, panels: list[Placed], expanded: set[str] | frozenset[str]) -
               f'<g class="viewport">{body}</g></svg>')
     data = {"panels": [panel_data(p) for p in panels], "expanded": sorted(expanded),
             "margin": MARGIN, "title": TITLE, "legend": LEGEND, "pad": CLUSTER_PAD,
-            "head": CLUSTER_HEAD}
+            "head": CLUSTER_HEAD, "shareRoom": SHARE_ROOM}
     blob = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{escape(name)} · specc draw</title>"

@@ -44,6 +44,7 @@ path.share{fill:none;stroke:#8e24aa;stroke-width:1.5;stroke-dasharray:5 4}
 .slabel{font-size:9px;fill:#8e24aa}
 .block{cursor:pointer}
 """
+SHARE_ROOM = 110.0
 ARROW = ('<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
          'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
          'fill="#78909c"/></marker>')
@@ -171,7 +172,8 @@ def min_width(p: Placed) -> float:
 
 
 def panel_size(p: Placed, a: Arranged) -> tuple[float, float]:
-    return max(a.width, min_width(p)) + 2 * MARGIN, TITLE + a.height + MARGIN + LEGEND
+    arcs = SHARE_ROOM if p.view.shares else 0.0  # the shared-weight arcs bulge out
+    return max(a.width + arcs, min_width(p)) + 2 * MARGIN, TITLE + a.height + MARGIN + LEGEND
 
 
 def document(panels: list[Placed], expanded: set[str] | frozenset[str], *,

@@ -16,6 +16,7 @@ import pytest
 import specc
 from specc.diagram.model import block_groups, build_view
 from specc.diagram.scene import arrange, edge_points, label_at, label_ts, path_d, place
+from specc.diagram.svg import document
 from specc.spec.spec import load
 
 HERE = Path(__file__).resolve().parent
@@ -33,7 +34,8 @@ PROBE = """<script>
     .filter((t) => t.getClientRects().length > 0 && t.getBoundingClientRect().width > 0)
     .map((t) => t.textContent.replace(/^▸ /, '').split('  ')[0]);
   const click = (el) => el.dispatchEvent(new MouseEvent('click', {bubbles: true}));
-  const result = {before: shown()};
+  const page = document.querySelector('rect.page');
+  const result = {before: shown(), page: [+page.getAttribute('width'), +page.getAttribute('height')]};
   click(document.querySelector('g.block[data-block="BLOCK"] > g.closed > rect.bg'));
   result.opened = shown();
   result.placed = {};  // where the script put each box and each edge's end, for comparison
@@ -63,6 +65,8 @@ PROBE = """<script>
   window.dispatchEvent(new MouseEvent('mousemove', {clientX: 150, clientY: 130}));
   window.dispatchEvent(new MouseEvent('mouseup', {clientX: 150, clientY: 130}));
   result.panned = view();
+  svg.dispatchEvent(new MouseEvent('mousedown', {clientX: 150, clientY: 130, bubbles: true}));
+  window.dispatchEvent(new MouseEvent('mouseup', {clientX: 150, clientY: 130}));  // a click
   // leave the page as the screenshot shows it: this block open, the tip hidden
   document.getElementById('close-all').click();
   click(document.querySelector('g.block[data-block="BLOCK"] > g.closed > rect.bg'));
@@ -122,6 +126,9 @@ def test_captioning_page_in_chromium(tmp_path: Path) -> None:
     assert 300 - x1 == pytest.approx((300 - x0) * z1 / z0, abs=0.25)
     assert 200 - y1 == pytest.approx((200 - y0) * z1 / z0, abs=0.25)
     assert (x2 - x1, y2 - y1, z2) == pytest.approx((50, 30, z1), abs=0.11)
+    # the page script sizes the page as the SVG writer does
+    size = document([place(build_view(graph))], set())[1:]
+    assert result["page"] == pytest.approx(list(size), abs=0.11)
     shot = tmp_path / "captioning.png"
     chrome(tmp_path, probed, f"--screenshot={shot}", "--window-size=1280,900")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
