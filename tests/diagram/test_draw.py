@@ -108,6 +108,10 @@ def test_box_contents_and_markers(tmp_path: Path) -> None:
     # the shared weights: a dashed link between the two heads
     root = parse(out)
     links = [g for g in root.iter(f"{NS}g") if g.get("class") == "sharelink"]
+    # standalone: no fonts, images, scripts or styles from elsewhere
+    text = out.read_text()
+    assert set(re.findall(r"https?://[^\s\"'<>)]+", text)) == {"http://www.w3.org/2000/svg"}
+    assert "<script" not in text and "href" not in text and "@import" not in text
     assert [(g.get("data-src"), g.get("data-dst")) for g in links] == \
         [("next_word_aux", "next_word")]
     assert links[0].find(f"{NS}path").get("class") == "share"
