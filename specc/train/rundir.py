@@ -57,7 +57,7 @@ def is_run(path: str | Path) -> bool:
 
 def check_out(path: str | Path, *, overwrite: bool = False) -> Path:
     """Refuse ``--out`` targets whose files a new run would destroy: a non-empty folder that
-    is not a run (always), an earlier run (unless ``overwrite``), a file."""
+    is not a run (always), an earlier run with checkpoints (unless ``overwrite``), a file."""
     p = Path(path)
     if p.is_symlink() or p.exists():
         if not p.is_dir():
@@ -73,13 +73,20 @@ def check_out(path: str | Path, *, overwrite: bool = False) -> Path:
                             "specc will not write into it (its files could be lost)",
                             hint="give a new or empty folder; --overwrite only replaces an "
                             "earlier specc run")
-        if entries and not overwrite:
+        if entries and not overwrite and _has_checkpoints(p):  # else: nothing trained to lose
             raise SpecError(f"--out '{path}' already holds a specc run",
                             hint=f"continue it with `specc train {path} --resume`, or replace "
                             "it (its checkpoints, metrics and summary) with --overwrite")
     elif overwrite:
         pass  # nothing to replace
     return p
+
+
+def _has_checkpoints(run: Path) -> bool:
+    try:
+        return any((run / "checkpoints").iterdir())
+    except OSError:
+        return False
 
 
 class RunLock:
@@ -91,10 +98,12 @@ class RunLock:
         self.path = Path(path)
         self.file = self.path / LOCK
         self.held = False
+        self.created = False
         self.me = {"pid": os.getpid(), "host": socket.gethostname(),
                    "started": time.strftime("%Y-%m-%d %H:%M:%S")}
 
     def acquire(self) -> RunLock:
+        self.created = not (self.path.exists() or self.path.is_symlink())
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -145,6 +154,11 @@ class RunLock:
     def release(self) -> None:
         if self.held and self._holder() == self.me:
             self.file.unlink(missing_ok=True)
+            if self.created:  # a run that wrote nothing leaves no empty folder behind
+                try:
+                    self.path.rmdir()
+                except OSError:
+                    pass
         self.held = False
 
     def __enter__(self) -> RunLock:

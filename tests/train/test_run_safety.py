@@ -174,6 +174,16 @@ def test_resume_into_a_locked_run_is_refused(run_copy):
     assert tree(run_copy) == before
 
 
+def test_a_run_that_trained_nothing_is_replaced_without_overwrite(spec_file, tmp_path):
+    bad = spec_file(tiny().replace("dataset: iris", "dataset: csv, path: missing.csv"), "b.yaml")
+    res = cli("train", str(bad), "--out", str(tmp_path / "new"))
+    assert res.exit_code == 2 and "does not exist" in res.output
+    res = cli("train", str(spec_file(tiny())), "--out", str(tmp_path / "new"), "--quiet")
+    assert res.exit_code == 0, res.output
+    res = cli("train", str(spec_file(tiny())), "--out", str(tmp_path / "new"), "--quiet")
+    assert res.exit_code == 2 and "already holds a specc run" in res.output
+
+
 def test_lock_is_exclusive_within_a_process(tmp_path):
     with RunLock(tmp_path / "r"):
         with pytest.raises(SpecError, match=f"pid {os.getpid()}"):
