@@ -165,3 +165,32 @@ def test_int8_model_of_a_run_is_judged_on_raw_inputs(runs, tmp_path):
     assert q.metric == "accuracy" and q.before == pytest.approx(evaluate(run, split="val")
                                                                 ["accuracy"])
     assert q.agreement is not None and q.agreement >= 0.9
+
+
+def test_parity_uses_inputs_of_the_trained_scale(tmp_path):
+    """Raw features around 10,000 with a spread of 0.001 (standardised in the graph): parity
+    draws raw inputs that standardise to ~N(0, 1), not N(0, 1) raw values (10^7 after
+    scaling), and predict and the exported file still agree on a raw row."""
+    rng = np.random.default_rng(0)
+    x = 1e4 + 1e-3 * rng.standard_normal((80, 3))
+    y = x[:, :1] - 1e4
+    data = tmp_path / "d.csv"
+    np.savetxt(data, np.hstack([x, y]), delimiter=",", header="a,b,c,y", comments="",
+               fmt="%.9f")
+    spec = {"specc": 1, "name": "narrow", "inputs": {"x": [3]},
+            "layers": [{"dense": {"units": 8}}, {"dense": {"units": 1}}],  # nothing saturates
+            "train": {"data": {"dataset": "csv", "path": str(data), "label": "y",
+                               "task": "regression", "split": {"val": 0.25},
+                               "scale": "standard", "scale_target": "standard"},
+                      "loss": "mse", "optimizer": {"adam": {"lr": 0.01}}, "epochs": 1,
+                      "batch_size": 16}}
+    run = tmp_path / "run"
+    specc.train(spec, out=run, quiet=True)
+    result = invoke("export", run)
+    assert result.exit_code == 0, result.output
+    report = json.loads((run / "parity.json").read_text())
+    assert report["passed"] and report["max_abs_diff"] <= 1e-4
+    np.savetxt(tmp_path / "row.csv", x[:2], delimiter=",", fmt="%.9f")
+    got, _ = _run_cli(run / "model.onnx", tmp_path / "row.csv", tmp_path)
+    want = predict(run, np.loadtxt(tmp_path / "row.csv", delimiter=",", dtype=np.float32))
+    np.testing.assert_allclose(got, want, atol=TOL, rtol=0)

@@ -82,6 +82,12 @@ def wrap(module: Any, inputs: Mapping[str, TensorType],
                                          torch.tensor(post[o]["shift"], dtype=torch.float32))
                     self.post.append(j)
 
+        def raw_inputs(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            """Raw inputs whose preprocessed values are ``feeds`` (for the parity check: random
+            values of the scale the network was trained on, whatever the data's units)."""
+            return {k: unapply(records[k], v, inputs[k]) if k in pre else v
+                    for k, v in feeds.items()}
+
         def forward(self, *xs: Any) -> Any:
             args = []
             for x, ops in zip(xs, self.pre, strict=True):
