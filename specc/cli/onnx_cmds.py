@@ -144,7 +144,7 @@ def _print_classes(session: Any, probs: Any) -> None:
         score = float(flat[row, 0] if flat.shape[-1] == 1 else flat[row, int(k)])
         if flat.shape[-1] == 1 and int(k) == 0:
             score = 1 - score
-        name = labels[int(k)] if labels else str(int(k))
+        name = labels[int(k)] if labels and int(k) < len(labels) else str(int(k))
         echo(f"{row}: {name}  (p={score:.4f})", markup=False)
     if len(idx) > MAX_ROWS:
         echo(f"... {len(idx) - MAX_ROWS} more (use --save to keep all outputs)", markup=False)

@@ -92,6 +92,8 @@ TAMPERED = {
     "outputs-not-json": ("specc.outputs", "{not json", "is not valid JSON"),
     "labels-not-list": ("specc.labels", json.dumps({"a": 1}), "non-empty list"),
     "labels-nested": ("specc.labels", json.dumps([["a"], "b"]), "short text or number"),
+    "labels-count": ("specc.labels", json.dumps(["a", "b"]),
+                     "has 2 labels but the model's first output has 3 classes"),
     "classes": ("specc.classes", "-3", "positive class count"),
     "activation": ("specc.activation", "relu", "must be softmax or sigmoid"),
     "in-graph-flag": ("specc.preprocess_in_graph", "maybe", "must be true or false"),

@@ -45,7 +45,7 @@ def check_props(info: Any, inputs: Shapes, outputs: Shapes) -> None:
             _fail(key, "is not valid JSON", raw)
     checks = (("inputs", lambda v: _described(v, inputs)),
               ("outputs", lambda v: _described(v, outputs)),
-              ("labels", _labels),
+              ("labels", lambda v: _labels(v, _classes_of(outputs, info.outputs))),
               ("classes", _classes),
               ("activation", _activation),
               ("preprocess_in_graph", _flag),
@@ -96,7 +96,7 @@ def _described(value: Any, declared: Shapes) -> None:
                        f"{max(rank, 0)} per-sample axes", axis)
 
 
-def _labels(value: Any) -> None:
+def _labels(value: Any, classes: int | None) -> None:
     if not isinstance(value, list) or not value:
         raise _Bad("must be a non-empty list of class labels", value)
     if len(value) > MAX_LABELS:
@@ -105,6 +105,17 @@ def _labels(value: Any) -> None:
         if isinstance(label, (dict, list)) or label is None or \
                 len(str(label)) > MAX_LABEL_CHARS:
             raise _Bad("must hold only short text or number labels", label)
+    if classes is not None and len(value) != classes and not (classes == 1 and len(value) == 2):
+        raise _Bad(f"has {len(value)} labels but the model's first output has {classes} "
+                   "classes", f"{len(value)} labels")
+
+
+def _classes_of(outputs: Shapes, described: Any) -> int | None:
+    """The size of the first output's feature axis, when fixed."""
+    if not outputs:
+        return None
+    name, shape = next(iter(outputs.items()))
+    return _features(shape, described, name)
 
 
 def _classes(value: str) -> None:
