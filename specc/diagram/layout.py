@@ -11,6 +11,7 @@ layer); :func:`layout` maps them onto x/y for top-to-bottom (TB) or left-to-righ
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from dataclasses import dataclass
 
@@ -38,27 +39,84 @@ class Geometry:
     route_cols: list[list[int]] | None = None  # and of each bend point
 
 
-def _acyclic(ids: list[str], edges: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Edges with those pointing backwards in ``ids`` order reversed (graph order is a
-    topological order, so normally none)."""
-    index = {n: i for i, n in enumerate(ids)}
-    return [(a, b) if index[a] < index[b] else (b, a) for a, b in edges if a != b]
-
-
-def _layers(ids: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
-    """Longest path from the sources; then each source moves down next to its first consumer
-    (a second input enters where it is used, not at the top)."""
-    preds: dict[str, list[str]] = {n: [] for n in ids}
+def _acyclic(ids: list[str], edges: list[tuple[str, str]]
+             ) -> tuple[list[tuple[str, str]], list[str]]:
+    """Edges with any that close a cycle reversed (depth-first, in ``ids`` order; a compiled
+    graph has none, a collapsed one normally none), and a topological order that keeps
+    ``ids`` order where it can."""
     succs: dict[str, list[str]] = {n: [] for n in ids}
+    for a, b in edges:
+        if a != b:
+            succs[a].append(b)
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+    back: set[tuple[str, str]] = set()
+    for root in ids:
+        if root in state:
+            continue
+        state[root] = 1
+        stack = [(root, iter(succs[root]))]
+        while stack:
+            n, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                state[n] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                back.add((n, nxt))
+            elif nxt not in state:
+                state[nxt] = 1
+                stack.append((nxt, iter(succs[nxt])))
+    dag = [(b, a) if (a, b) in back else (a, b) for a, b in edges if a != b]
+    index = {n: i for i, n in enumerate(ids)}
+    indeg = dict.fromkeys(ids, 0)
+    out: dict[str, list[str]] = {n: [] for n in ids}
+    for a, b in dag:
+        indeg[b] += 1
+        out[a].append(b)
+    ready = [index[n] for n in ids if indeg[n] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        n = ids[heapq.heappop(ready)]
+        order.append(n)
+        for m in out[n]:
+            indeg[m] -= 1
+            if indeg[m] == 0:
+                heapq.heappush(ready, index[m])
+    return dag, order
+
+
+def _layers(order: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
+    """Longest path from the sources. Where there are several inputs, the nodes that only the
+    later inputs reach sit as low as they can (just above their consumers), so a second input
+    enters where it is used, not at the top; sinks sit just below their last input."""
+    preds: dict[str, list[str]] = {n: [] for n in order}
+    succs: dict[str, list[str]] = {n: [] for n in order}
     for a, b in edges:
         preds[b].append(a)
         succs[a].append(b)
     rank: dict[str, int] = {}
-    for n in ids:  # ids are in topological order
+    for n in order:
         rank[n] = max((rank[p] + 1 for p in preds[n]), default=0)
-    for n in ids:
-        if not preds[n] and succs[n]:
-            rank[n] = min(rank[s] for s in succs[n]) - 1
+    sources = [n for n in order if not preds[n] and succs[n]]
+    if len(sources) > 1:
+        height: dict[str, int] = {}
+        for n in reversed(order):
+            height[n] = max((height[s] + 1 for s in succs[n]), default=0)
+        main = max(sources, key=lambda n: height[n])  # the first of the longest
+        reach, todo = {main}, [main]
+        while todo:
+            for s in succs[todo.pop()]:
+                if s not in reach:
+                    reach.add(s)
+                    todo.append(s)
+        bottom = max(rank.values())
+        for n in reversed(order):
+            if n not in reach and (succs[n] or preds[n]):  # an unused input stays put
+                rank[n] = min((rank[s] - 1 for s in succs[n]), default=bottom)
+        for n in order:
+            if n not in reach and not succs[n] and preds[n]:
+                rank[n] = max(rank[p] for p in preds[n]) + 1
     return rank
 
 
@@ -162,8 +220,8 @@ def layout(sizes: dict[str, tuple[float, float]], edges: list[tuple[str, str]],
     lr = direction == "LR"
     across = {n: (h if lr else w) for n, (w, h) in sizes.items()}
     along = {n: (w if lr else h) for n, (w, h) in sizes.items()}
-    dag = _acyclic(ids, edges)
-    rank = _layers(ids, dag)
+    dag, order = _acyclic(ids, edges)
+    rank = _layers(order, dag)
     n_layers = max(rank.values()) + 1
     layers: list[list[str]] = [[] for _ in range(n_layers)]
     for n in ids:

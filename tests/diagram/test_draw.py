@@ -365,3 +365,21 @@ def test_edge_bends_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sum(len(r) for r in g.routes) <= 50 and len(g.routes) == len(edges)
     rects = [(x, y, *sizes[k]) for k, (x, y) in g.pos.items()]
     assert not _overlaps(rects)
+
+
+def test_a_later_input_enters_where_it_is_used() -> None:
+    view = build_view(load(CAPTION).graph)
+    g = place(view).geom
+    y = {n: g.pos[n][1] for n in g.pos}
+    assert y["image"] < y["caption"]  # the image path is the longer one: it starts on top
+    assert y["caption"] == y["pool"]  # the caption comes in beside the pooled image
+    assert y["decoder"] == y["sparse"] < y["merged"]  # ... to meet it at the merge
+    assert y["next_word_aux"] == y["merged"]  # a head right below its input
+
+
+def test_layout_needs_no_topological_order_and_survives_cycles() -> None:
+    sizes = {k: (40.0, 20.0) for k in ("c", "b", "a")}  # given last first
+    g = layout(sizes, [("a", "b"), ("b", "c")])
+    assert g.pos["a"][1] < g.pos["b"][1] < g.pos["c"][1]
+    g = layout(sizes, [("a", "b"), ("b", "c"), ("c", "a")])  # not from a compiled graph
+    assert len(g.routes) == 3 and len({p[1] for p in g.pos.values()}) == 3
