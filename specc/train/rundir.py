@@ -193,7 +193,7 @@ class RunDir:
         from .checkpoint import CheckpointStore
 
         self.path = Path(path)
-        self.checkpoints = CheckpointStore(self.path / "checkpoints")
+        self.checkpoints = CheckpointStore(self.path / "checkpoints", root=self.path)
         self.rows: list[dict[str, Any]] = []
         self._tb: Any = None
 
