@@ -194,3 +194,34 @@ def test_parity_uses_inputs_of_the_trained_scale(tmp_path):
     got, _ = _run_cli(run / "model.onnx", tmp_path / "row.csv", tmp_path)
     want = predict(run, np.loadtxt(tmp_path / "row.csv", delimiter=",", dtype=np.float32))
     np.testing.assert_allclose(got, want, atol=TOL, rtol=0)
+
+
+def test_export_failure_inside_the_preprocessing_names_the_layer(tmp_path):
+    import torch
+    from torch import nn
+
+    from specc.backends.onnx import export_module
+    from specc.backends.onnx.preprocess import wrap
+    from specc.errors import SpecError
+    from specc.types import TensorType
+
+    class Eigen(nn.Module):
+        def forward(self, x):
+            return torch.linalg.eigh(x.reshape(-1, 2, 2) @ x.reshape(-1, 2, 2).transpose(1, 2))[0]
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pre = nn.Linear(4, 4)
+            self.odd = Eigen()
+
+        def forward(self, x):
+            return self.odd(self.pre(x))
+
+    inputs = {"x": TensorType((4,))}
+    rec = {"scale": "standard", "shift": [1.0] * 4, "div": [2.0] * 4}
+    module = wrap(Net(), inputs, {"x": rec}, {}, ["y"])
+    with pytest.raises(SpecError) as err:
+        export_module(module, tmp_path / "m.onnx", inputs=inputs,
+                      outputs={"y": TensorType((2,))}, kinds={"odd": ("odd", "eigen")})
+    assert "layer 'odd' (kind 'eigen')" in str(err.value)
