@@ -257,6 +257,9 @@ def plot_runs(runs: list[str | Path], output: str | Path) -> Path:
     if "lr" in panels and all(len({r.get("lr") for r in rows}) <= 1 for _, rows in tables):
         panels.remove("lr")
     panels.sort(key=lambda p: (p != "loss", p == "lr"))  # loss first, learning rate last
+    if not panels:
+        raise SpecError("metrics.csv has no numeric column to plot",
+                        hint="was the file changed by hand?")
     if len(panels) > MAX_PANELS:
         raise SpecError(f"metrics.csv has {len(panels)} numeric columns to plot (at most "
                         f"{MAX_PANELS})", hint="was the file changed by hand?")

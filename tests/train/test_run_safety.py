@@ -344,6 +344,13 @@ def test_plot_skips_hand_edited_cells_and_checks_the_extension(run_copy, tmp_pat
     assert ".png" in res.output and not (tmp_path / "p.exe").exists()
     res = cli("plot", str(run_copy), "-o", str(tmp_path / "c.svg"))
     assert res.exit_code == 0 and (tmp_path / "c.svg").read_text().lstrip().startswith("<?xml")
+    (run_copy / "metrics.csv").write_text("epoch,note\n1,x\n")
+    res = cli("plot", str(run_copy), "-o", str(tmp_path / "c.png"))
+    assert res.exit_code == 2 and "no numeric column to plot" in res.output
+    (run_copy / "metrics.csv").write_text("epoch," + ",".join(f"m{i}" for i in range(99))
+                                          + "\n1" + ",1" * 99 + "\n")
+    res = cli("plot", str(run_copy), "-o", str(tmp_path / "c.png"))
+    assert res.exit_code == 2 and "99 numeric columns to plot (at most 48)" in res.output
 
 
 # -- unwritable outputs -----------------------------------------------------------------------
