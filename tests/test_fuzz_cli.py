@@ -98,6 +98,16 @@ def bounded() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _chdir(path: Path) -> Iterator[None]:  # contextlib.chdir is Python 3.11+
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+@contextlib.contextmanager
 def _torch_state() -> Iterator[None]:
     """Undo process-wide torch settings a command may change (deterministic mode, threads)."""
     import torch
@@ -116,7 +126,7 @@ def cli(*args: Any, cwd: Path | None = None) -> Result:
     env = {"SPECC_DEBUG": None, "COLUMNS": "100"}
     with contextlib.ExitStack() as stack:
         if cwd is not None:
-            stack.enter_context(contextlib.chdir(cwd))
+            stack.enter_context(_chdir(cwd))
         stack.enter_context(_torch_state())
         stack.enter_context(bounded())
         res = CliRunner().invoke(main, argv, env=env, catch_exceptions=True)
