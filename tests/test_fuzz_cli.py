@@ -460,15 +460,40 @@ def run_command(name: str, run: Path, out: Path, row: Path) -> list[Any]:
             "plot": ["plot", run, "-o", out / "p.png"]}[name]
 
 
+def _snapshot(folder: Path) -> dict[str, bytes | str]:
+    """Every entry under ``folder``: a file's bytes, a link's target."""
+    out: dict[str, bytes | str] = {}
+    for p in sorted(folder.rglob("*")):
+        rel = str(p.relative_to(folder))
+        if p.is_symlink():
+            out[rel] = "-> " + os.readlink(p)
+        elif p.is_file():
+            out[rel] = p.read_bytes()
+    return out
+
+
 def _check_run_folder(data: st.DataObject, base: dict[str, Path]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"
         shutil.copytree(base["run"], run)
+        outside = Path(tmp) / "outside.txt"
+        outside.write_text("not specc's")
         for name in data.draw(st.lists(st.sampled_from(RUN_FILES), min_size=1, max_size=2,
                                        unique=True)):
-            tamper_file(data, run / name)
+            if data.draw(st.integers(0, 7)) == 0:  # a link out of the run folder
+                (run / name).unlink()
+                (run / name).symlink_to(outside)
+            else:
+                tamper_file(data, run / name)
         command = data.draw(st.sampled_from(RUN_COMMANDS))
+        before = _snapshot(run)
         cli(*run_command(command, run, Path(tmp), base["row"]), cwd=Path(tmp))
+        assert outside.read_text() == "not specc's"
+        if command != "resume":  # read-only commands never write into a run folder
+            after = _snapshot(run)
+            changed = sorted(k for k in before.keys() | after.keys()
+                             if before.get(k) != after.get(k))
+            assert not changed, f"specc {command} changed {changed} in the run folder"
 
 
 @_fuzz(50)
@@ -513,6 +538,14 @@ def tamper_metadata(data: st.DataObject, src: Path, dst: Path) -> None:
             except ValueError:
                 tree = entry.value
             entry.value = _dump_json(mutate_tree(data, tree))
+    if data.draw(st.integers(0, 5)) == 0:  # the graph's own input declaration
+        dims = model.graph.input[0].type.tensor_type.shape.dim
+        dim = dims[data.draw(st.integers(0, len(dims) - 1))]
+        size = data.draw(st.sampled_from([0, 1, 3, 5, 10**5, 10**12, 2**62, -1, None]))
+        if size is None:
+            dim.dim_param = data.draw(st.sampled_from(["batch", "n", "", "[/x]"]))
+        else:
+            dim.dim_value = size
     onnx.save(model, str(dst))
 
 
@@ -572,8 +605,22 @@ def npy_bytes(a: np.ndarray) -> bytes:
 @st.composite
 def input_files(draw: Any) -> tuple[str, bytes]:
     """(suffix, bytes) of an input file: a real array file, possibly corrupted afterwards."""
-    fmt = draw(st.sampled_from(["npy", "npz", "csv"]))
-    if fmt == "npy":
+    fmt = draw(st.sampled_from(["npy", "npz", "csv", "npy", "npz", "csv", "png"]))
+    if fmt == "png":
+        from PIL import Image
+
+        mode = draw(st.sampled_from(["L", "RGB", "RGBA", "1", "I;16", "P"]))
+        size = (draw(st.integers(1, 9)), draw(st.integers(1, 9)))
+        buf = io.BytesIO()
+        Image.new(mode, size).save(buf, format="PNG")
+        blob = buf.getvalue()
+        if draw(st.booleans()):  # an IHDR claiming a huge image
+            w, h = draw(st.sampled_from([(100_000, 100_000), (1, 10**9), (0, 0), (2**31 - 1, 1)]))
+            ihdr = blob[12:29]
+            new = ihdr[:4] + struct.pack(">2L", w, h) + ihdr[12:]
+            crc = struct.pack(">L", zlib.crc32(new) & 0xFFFFFFFF)
+            blob = blob[:12] + new + crc + blob[33:]
+    elif fmt == "npy":
         blob = npy_bytes(draw(arrays()))
         if draw(st.booleans()):  # a header claiming another shape
             shape = draw(st.sampled_from(["(10**15,)", "(1000000000000000,)", "(0,)", "()",
@@ -618,8 +665,17 @@ def _check_input_file(data: st.DataObject, base: dict[str, Path]) -> None:
             cli("predict", base["run"], "--input", f, cwd=Path(tmp))
         else:  # the same file as a dataset
             spec = yaml.safe_load(SPEC)
-            source = {"dataset": "csv", "path": str(f), "label": -1} if fmt == "csv" else \
-                {"dataset": "npy", "path": str(f)}
+            if fmt == "png":  # an image folder of two classes, one image each
+                for label in ("a", "b"):
+                    (Path(tmp) / "images" / label).mkdir(parents=True)
+                    shutil.copy(f, Path(tmp) / "images" / label / "0.png")
+                size = data.draw(st.sampled_from([None, 2, 0, -1, 100_000, [2, 2]]))
+                source = {"dataset": "image_folder", "path": str(Path(tmp) / "images")} | (
+                    {} if size is None else {"size": size})
+            elif fmt == "csv":
+                source = {"dataset": "csv", "path": str(f), "label": -1}
+            else:
+                source = {"dataset": "npy", "path": str(f)}
             spec["train"]["data"] = source | {"split": {"val": 0.5, "seed": 0}}
             spec["train"]["epochs"] = 1
             path = Path(tmp) / "spec.yaml"
