@@ -349,7 +349,13 @@ def predict(run: str | Path, inputs: Any, *, device: str = "cpu", checkpoint: st
                             received=f"shape {tuple(x.shape)}")
         rec = pre.get(name)
         if rec is not None and spec.train is not None:
-            x = apply_preprocess(rec, x, t, spec.train.data, name)  # t: its feature axis
+            try:
+                x = apply_preprocess(rec, x, t, spec.train.data, name)  # t: its feature axis
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                raise SpecError(f"the preprocessing recorded for input '{name}' is malformed "
+                                f"({type(exc).__name__}: {str(exc)[:200]})",
+                                file=str(run / "data.json"), path=("preprocess", name),
+                                hint="data.json was changed; train the run again") from None
         tensors.append(torch.from_numpy(np.ascontiguousarray(x, dtype=np.int64 if
                                                              t.dtype.startswith("int") else np.float32)))
     with torch.no_grad():

@@ -325,6 +325,16 @@ def test_tampered_metrics_on_resume_and_plot(run_copy, tmp_path, text, message):
         assert message in res.output, (args, res.output)
 
 
+def test_predict_with_a_damaged_preprocessing_record(run_copy, tmp_path):
+    _edit_json(run_copy / "data.json", lambda d: {**d, "preprocess": {"x": {
+        "shape": [4], "dtype": "float32", "standard": "zz"}}})
+    (tmp_path / "x.csv").write_text("5.1,3.5,1.4,0.2\n")
+    res = cli("predict", str(run_copy), "--input", str(tmp_path / "x.csv"))
+    assert res.exit_code == 2, res.output
+    assert "data.json" in res.output and "preprocessing recorded for input 'x' is malformed" \
+        in res.output
+
+
 def test_resume_with_damaged_state_is_a_clear_error(run_copy):
     _edit_json(run_copy / "checkpoints/last.json",
                lambda d: {**d, "state": {"__dict__": {"epoch": 1, "step": 1}}})
