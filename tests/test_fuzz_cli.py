@@ -696,7 +696,65 @@ def test_fuzzed_input_files_exit_0_or_2_many(data, base):
     _check_input_file(data, base)
 
 
-# -- 6. hostile files in a separate process under RLIMIT_AS and a timeout -------------------------
+# -- 6. option values and output paths -----------------------------------------------------------
+
+OPTION_VALUES = st.one_of(st.sampled_from([
+    "0", "-1", "1", "2", "5000", "1e3", "99999999999999999999", "abc", "", " ", "nan",
+    ".", "..", "../x.png", "a/b/c.png", "missing/p.png", "p.exe", "p.svg", "p.pdf", "p.PNG", "p",
+    "x" * 300 + ".png", "notrun", "notrun/keep.txt", "row.csv", "m.onnx", "run", "run/", "[/x]",
+    "-", "~", "*", "[", "?" * 100, "dcn", "../../specs/dcn", "specs/../dcn", "iris.yaml",
+    "out.npy", "out.npz", "out.txt", "cpu", "cuda", "auto", "CUDAExecutionProvider",
+    "val", "test", "train", "best", "last"]), st.text(max_size=6))
+OPTION_TEMPLATES = [
+    ["train", "iris.yaml", "--out", "new_run", "--quiet", "--epochs", "1", "--threads", "V"],
+    ["train", "iris.yaml", "--out", "new_run", "--quiet", "--epochs", "1", "--seed", "V"],
+    ["train", "iris.yaml", "--out", "V", "--quiet", "--epochs", "1"],
+    ["train", "iris.yaml", "--out", "V", "--quiet", "--epochs", "1", "--overwrite"],
+    ["run", "m.onnx", "--input", "row.csv", "--batch-size", "V"],
+    ["run", "m.onnx", "--input", "row.csv", "--save", "V"],
+    ["run", "m.onnx", "--input", "row.csv", "--provider", "V"],
+    ["run", "V", "--input", "row.csv"],
+    ["plot", "run", "-o", "V"], ["export", "run", "-o", "V"],
+    ["export", "run", "-o", "new.onnx", "--opset", "V"],
+    ["schema", "-o", "V"], ["show", "V"], ["list", "V"], ["layers", "V"],
+    ["layers", "describe", "V"], ["build", "iris.yaml", "--out", "V"],
+    ["evaluate", "run", "--split", "V"], ["evaluate", "V"], ["predict", "run", "--input", "V"],
+    ["validate", "V"], ["predict", "run", "--input", "row.csv", "--checkpoint", "V"],
+]
+
+
+def _check_options(data: st.DataObject, base: dict[str, Path]) -> None:
+    template = data.draw(st.sampled_from(OPTION_TEMPLATES))
+    value = data.draw(OPTION_VALUES)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "a" / "b"
+        work.mkdir(parents=True)
+        shutil.copytree(base["run"], work / "run")
+        for name in ("spec", "row", "onnx"):
+            shutil.copy(base[name], work / {"spec": "iris.yaml", "row": "row.csv",
+                                            "onnx": "m.onnx"}[name])
+        (work / "notrun").mkdir()
+        (work / "notrun" / "keep.txt").write_text("a user's file")
+        cli(*[value if a == "V" else a for a in template], cwd=work)
+        assert (work / "notrun" / "keep.txt").read_text() == "a user's file"
+        assert [p.name for p in Path(tmp).iterdir()] == ["a"]
+        assert [p.name for p in (Path(tmp) / "a").iterdir()] == ["b"]
+
+
+@_fuzz(40)
+@given(data=st.data())
+def test_fuzzed_options_exit_0_or_2(data, base):
+    _check_options(data, base)
+
+
+@pytest.mark.slow
+@_fuzz(SLOW)
+@given(data=st.data())
+def test_fuzzed_options_exit_0_or_2_many(data, base):
+    _check_options(data, base)
+
+
+# -- 7. hostile files in a separate process under RLIMIT_AS and a timeout -------------------------
 
 DRIVER = textwrap.dedent("""
     import json, sys, traceback
