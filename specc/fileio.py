@@ -249,7 +249,11 @@ def atomic_output(path: str | Path, what: str = "output file", *,
     try:
         yield tmp
         try:
-            os.chmod(tmp, 0o666 & ~_umask)
+            try:  # keep the mode of the file replaced; a new file gets the usual one
+                mode = stat.S_IMODE(os.stat(target).st_mode)
+            except FileNotFoundError:
+                mode = 0o666 & ~_umask
+            os.chmod(tmp, mode)
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             _target(target, what, False)  # still a regular file or a new name

@@ -151,6 +151,9 @@ def test_atomic_write_replaces_a_file_and_leaves_no_temp(tmp_path):
     assert f.read_text() == "new"
     assert os.listdir(tmp_path) == ["out.json"]
     assert stat.S_IMODE(f.stat().st_mode) & 0o644 == 0o644  # not the 0600 of a temp file
+    os.chmod(f, 0o600)
+    atomic_write(f, "newer")
+    assert stat.S_IMODE(f.stat().st_mode) == 0o600 and f.read_text() == "newer"
 
 
 def test_atomic_write_never_replaces_a_device_or_folder(tmp_path):
