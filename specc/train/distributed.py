@@ -47,6 +47,7 @@ def launch(spec: Any, path: Path, *, overrides: list[str], resume: bool, device:
     if quiet:
         cmd.append("--quiet")
     env = dict(os.environ)
+    env["SPECC_RUN_LOCK_OWNER"] = str(os.getpid())  # the workers write under this run lock
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
     env.setdefault("LOGLEVEL", "WARNING")
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the workers handle Ctrl-C

@@ -82,6 +82,15 @@ def check_out(path: str | Path, *, overwrite: bool = False) -> Path:
     return p
 
 
+def _own_pids() -> set[int]:
+    """This process and, in a worker of ``--nproc``, the launcher holding the run lock."""
+    pids = {os.getpid()}
+    owner = os.environ.get("SPECC_RUN_LOCK_OWNER", "")
+    if owner.isdigit():
+        pids.add(int(owner))
+    return pids
+
+
 def _has_checkpoints(run: Path) -> bool:
     try:
         return any((run / "checkpoints").iterdir())
@@ -132,7 +141,7 @@ class RunLock:
         """Raise the error naming the process that holds a live lock here, if one does
         (``own_ok``: not when this process holds it)."""
         holder = self._holder() if (self.file.exists() or self.file.is_symlink()) else None
-        if own_ok and holder and holder.get("pid") == os.getpid() and \
+        if own_ok and holder and holder.get("pid") in _own_pids() and \
                 holder.get("host") == socket.gethostname():
             return
         if holder is not None and not _stale(holder):
