@@ -535,9 +535,9 @@ def tamper_metadata(data: st.DataObject, src: Path, dst: Path) -> None:
         else:
             try:
                 tree = json.loads(entry.value)
-            except ValueError:
-                tree = entry.value
-            entry.value = _dump_json(mutate_tree(data, tree))
+                entry.value = _dump_json(mutate_tree(data, tree))
+            except (ValueError, RecursionError):  # not JSON, or nested too deep to walk
+                entry.value = _dump_json(mutate_tree(data, entry.value))
     if data.draw(st.integers(0, 5)) == 0:  # the graph's own input declaration
         dims = model.graph.input[0].type.tensor_type.shape.dim
         dim = dims[data.draw(st.integers(0, len(dims) - 1))]
