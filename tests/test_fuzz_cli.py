@@ -865,6 +865,14 @@ def hostile_cases(base: dict[str, Path], tmp: Path) -> list[list[Any]]:
              "epoch,step,time,lr,loss\n" + "1,4,0.1,0.01," + "9" * 100_000 + "\n", "resume")
     run_with("bad_plot", "metrics.csv", "epoch,loss\nx,[/x]\n" + "1," * 50_000, "plot")
     run_with("no_state", "checkpoints/last.json", '{"checkpoint": "2:8"}', "resume")
+    data_json = json.loads((base["run"] / "data.json").read_text())
+    data_json["preprocess"]["x"]["shift"] = ""  # found by the run-folder property
+    run_with("bad_shift", "data.json", json.dumps(data_json), "predict")
+    data_json["preprocess"]["x"]["shift"], data_json["labels"] = [0.0] * 4, "abc"
+    run_with("bad_labels", "data.json", json.dumps(data_json), "evaluate")
+    run_with("dangling", "checkpoints/best.json",
+             (base["run"] / "checkpoints" / "best.json").read_text().replace(
+                 '"epoch": 2', '"epoch": {"__tensor__": "nope"}'), "evaluate")
     npy = tmp / "huge_header.npy"
     blob = npy_bytes(np.zeros((1, 4), np.float32))
     npy.write_bytes(blob.replace(b"'shape': (1, 4)", b"'shape': (250000000000000, 4)", 1))
