@@ -30,6 +30,7 @@ import numpy as np
 import onnx
 
 from ...errors import SpecError
+from ...fileio import atomic_write
 from .parity import random_inputs
 
 MODES = ("int8",)
@@ -144,20 +145,20 @@ def quantize_model(path: str | Path, mode: str = "int8", *, loaded: Any = None,
     # stale intermediate shapes make the quantizer's shape inference fail on Gemm weights
     del model.graph.value_info[:]
     with tempfile.TemporaryDirectory() as tmp, _quiet_logging():
-        plain = Path(tmp) / "float.onnx"
+        plain, int8 = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
         onnx.save(model, str(plain))
         try:
-            quantize_dynamic(str(plain), str(dst), weight_type=weight_type)
+            quantize_dynamic(str(plain), str(int8), weight_type=weight_type)
         except Exception as exc:  # the quantizer raises assorted errors on unsupported graphs
             raise SpecError(f"int8 quantization of '{src.name}' failed: {_line(exc)}",
                             hint="the float model was written and checked; use it as is") \
                 from None
-    quantized = onnx.load(str(dst))
+        quantized = onnx.load(str(int8))
     del quantized.metadata_props[:]
     quantized.metadata_props.extend(model.metadata_props)
     quantized.metadata_props.add(key="specc.quantized", value=mode)
     quantized.metadata_props.add(key="specc.int8_weights", value=chosen.weights)
-    onnx.save(quantized, str(dst))
+    atomic_write(dst, quantized.SerializeToString(), "int8 model")
     report = QuantizeReport(dst, src.stat().st_size, dst.stat().st_size, data="",
                             int8_path=chosen)
     _compare(report, src, dst, loaded, seed, chosen)

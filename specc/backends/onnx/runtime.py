@@ -10,9 +10,7 @@ could not start for ``provider="cuda"`` errors and ``auto`` fallback notes.
 from __future__ import annotations
 
 import math
-import os
 import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -318,28 +316,16 @@ def _check_batch_size(batch_size: int | None) -> int | None:
 def _check_file(path: Path) -> None:
     """A regular file within the size limit: a FIFO, a device or a directory is refused before
     onnxruntime opens it (it would block or read without end)."""
+    from ...fileio import check_regular
+
     try:
-        st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        raise SpecError("model file does not exist", file=str(path),
-                        hint="write one with 'specc export SPEC_OR_RUN -o model.onnx'") from None
-    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
-        raise SpecError(f"cannot read the model file: {exc}", file=str(path)) from None
-    if stat.S_ISDIR(st.st_mode):
-        raise SpecError("this is a directory, not an .onnx file", file=str(path))
-    if not stat.S_ISREG(st.st_mode):
-        raise SpecError("the model path is not a regular file (a FIFO, device or socket)",
-                        file=str(path), hint="give the path of an .onnx file")
-    limit = _max_model_bytes()
-    if st.st_size > limit:
-        raise SpecError(f"the model file is too large ({st.st_size:,} bytes; limit {limit:,})",
-                        file=str(path), hint="set SPECC_MAX_FILE_BYTES to raise the limit")
-
-
-def _max_model_bytes() -> int:
-    from ...fileio import max_file_bytes
-
-    return max_file_bytes()
+        check_regular(path, "model file")
+    except SpecError as err:
+        if err.issues[0].message.endswith("does not exist"):
+            raise SpecError("model file does not exist", file=str(path),
+                            hint="write one with 'specc export SPEC_OR_RUN -o model.onnx'") \
+                from None
+        raise
 
 
 def _numel(dims: Any) -> int:
