@@ -440,7 +440,8 @@ def check_labels(labels: list[str], cfg: TrainConfig | None,
             if classes is not None and classes > 1 and len(labels) != classes:
                 errs.add(f"labels lists {len(labels)} class names but output '{out}' has "
                          f"{classes} units", ("labels",), received=len(labels),
-                         hint=f"give exactly {classes} names, in class-index order")
+                         hint=f"give exactly {classes} names, in class-index order (with --set: "
+                          f"labels=[...] or labels=null)")
         return errs.items
     for out, spec in cfg.output_losses(list(graph.outputs)).items():
         name = spec.loss.name if isinstance(spec.loss, Choice) else None
@@ -452,5 +453,6 @@ def check_labels(labels: list[str], cfg: TrainConfig | None,
         if len(labels) != classes:
             errs.add(f"labels lists {len(labels)} class names but output '{out}' has "
                      f"{classes} classes", ("labels",), received=len(labels),
-                     hint=f"give exactly {classes} names, in class-index order")
+                     hint=f"give exactly {classes} names, in class-index order (with --set: "
+                          f"labels=[...] or labels=null)")
     return errs.items

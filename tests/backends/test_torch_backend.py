@@ -11,8 +11,9 @@ from specc.backends.torch import build_module, count_torch_params, final_activat
 
 
 def seed_cnn(c: int = 3, h: int = 128, classes: int = 10):
+    labels = [] if classes == 10 else ["labels=null"]  # dcn's labels name the 10 digits
     return specc.load("dcn", [f"channels={c}", f"height={h}", f"width={h}",
-                              f"num_classes={classes}"])
+                              f"num_classes={classes}", *labels])
 
 
 def test_dcn_param_count_equals_keras():
