@@ -205,14 +205,16 @@ def _target(path: str | Path, what: str, parents: bool) -> Path:
     path = Path(path)
     if "\x00" in str(path):
         raise SpecError(f"{what} path contains a NUL byte", received=str(path))
-    if path.is_symlink():
-        path = path.resolve()
     try:
+        if path.is_symlink():
+            path = path.resolve()
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         st = None  # the folder is checked below
     except OSError as exc:
         raise _os_error("write", what, path, exc) from None
+    except RuntimeError:  # Path.resolve() on a link loop
+        raise SpecError(f"cannot write {what} '{path}': it is a symbolic link loop") from None
     if st is not None:
         kind = _kind(st.st_mode)
         if kind:

@@ -754,6 +754,34 @@ def test_fuzzed_options_exit_0_or_2_many(data, base):
     _check_options(data, base)
 
 
+LONG = "x" * 300  # longer than a file name may be (255 bytes)
+
+
+@pytest.mark.parametrize("template", [
+    ["plot", "run", "-o", LONG + ".png"], ["export", "run", "-o", LONG + ".onnx"],
+    ["schema", "-o", LONG + ".json"], ["build", "iris.yaml", "--out", LONG + ".safetensors"],
+    ["run", "m.onnx", "--input", "row.csv", "--save", LONG + ".npy"],
+    ["train", "iris.yaml", "--epochs", "1", "--quiet", "--out", LONG],
+    ["validate", LONG + ".yaml"], ["train", LONG + ".yaml"], ["evaluate", LONG],
+    ["predict", "run", "--input", LONG + ".csv"], ["run", "m.onnx", "--input", LONG + ".csv"],
+    ["run", LONG + ".onnx", "--input", "row.csv"], ["validate", "loop.yaml"],
+    ["run", "m.onnx", "--input", "loop.csv"], ["evaluate", "loop"],
+    ["schema", "-o", "loop.json"],
+], ids=lambda argv: " ".join(a[:12] for a in argv))
+def test_a_path_the_file_system_refuses_exits_2(base, tmp_path, template):
+    """Found by the options property: a 300-character file name (ENAMETOOLONG) reached
+    Path.exists()/is_symlink() unguarded in several commands; a link loop (ELOOP) likewise."""
+    shutil.copytree(base["run"], tmp_path / "run")
+    for name in ("spec", "row", "onnx"):
+        shutil.copy(base[name], tmp_path / {"spec": "iris.yaml", "row": "row.csv",
+                                            "onnx": "m.onnx"}[name])
+    for loop in ("loop.yaml", "loop.csv", "loop", "loop.json"):
+        (tmp_path / loop).symlink_to(loop)
+    res = cli(*template, cwd=tmp_path)
+    assert res.exit_code == 2, res.output
+    assert "File name too long" in res.output or "loop" in res.output, res.output
+
+
 # -- 7. hostile files in a separate process under RLIMIT_AS and a timeout -------------------------
 
 DRIVER = textwrap.dedent("""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import math
@@ -16,6 +17,8 @@ import click
 from ..errors import SpecError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
+_PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ELOOP, errno.EACCES, errno.EPERM,
+                          errno.EROFS, errno.ENOSPC, errno.EDQUOT})
 
 
 def _console(stderr: bool = False) -> Any:
@@ -143,6 +146,12 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # an internal failure, not the user's
+            if isinstance(exc, OSError) and exc.errno in _PATH_ERRNOS and exc.filename:
+                # the file system refused a path (too long, a link loop, no permission, full
+                # disk): about the user's path or machine, wherever in specc it was met
+                report_error(SpecError(f"cannot use '{exc.filename}': {exc.strerror}",
+                                       hint="check the path, its permissions and free space"))
+                sys.exit(EXIT_USER)
             if os.environ.get("SPECC_DEBUG"):
                 raise
             click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
