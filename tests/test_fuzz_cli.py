@@ -1,17 +1,21 @@
 """Property tests over the command line: whatever a user hands specc, it answers with exit code
 0 or 2 (never 1, never a traceback), within a time bound and under a memory bound.
 
-Inputs fuzzed: the ``train:`` section (in the file and through ``--set``), node, input and spec
-names, the files of a run folder (checkpoint JSON and weights, ``spec.resolved.yaml``,
-``metrics.csv``, ``data.json``, ``split.json``), the specc metadata inside an ``.onnx`` file and
-input files (``.npy``, ``.npz``, ``.csv``) for ``predict``, ``run`` and the file datasets.
+Inputs fuzzed: the ``train:`` section (in the file and through ``--set``); node, input and spec
+names (also: nothing is written outside the working folder, and a built module has exactly the
+weights its graph declares); the files of a run folder (checkpoint JSON and weights,
+``spec.resolved.yaml``, ``metrics.csv``, ``data.json``, ``split.json``, links out of the folder;
+read-only commands leave the folder unchanged); the specc metadata and the input declaration
+inside an ``.onnx`` file; input files (``.npy``, ``.npz``, ``.csv``, ``.png``) for ``predict``,
+``run`` and as datasets; option values and output paths.
 
 The CLI runs in-process (click's ``CliRunner``) for speed, each call under an address-space
 limit (the current size + 4 GiB) and an alarm (60 s): an explosion or a hang fails the test
-instead of taking the machine down. A fixed list of hostile files also runs in a subprocess
-under ``RLIMIT_AS`` = 4 GiB and a 120 s timeout. The bounds guard against hangs and blowups;
-they are not performance assertions. The fast suite runs a few dozen derandomized examples per
-property; ``-m slow`` runs many more.
+instead of taking the machine down. A fixed list of hostile files (deep JSON, alias bombs,
+python tags, an npy header claiming 10^15 elements, a zip bomb, an .onnx input of 10^15
+elements, devices) runs in a subprocess under ``RLIMIT_AS`` = 4 GiB and a 120 s timeout. The
+bounds guard against hangs and blowups; they are not performance assertions. The fast suite
+runs a few dozen derandomized examples per property; ``-m slow`` runs many more.
 """
 
 from __future__ import annotations
