@@ -786,6 +786,26 @@ def test_a_path_the_file_system_refuses_exits_2(base, tmp_path, template):
     assert "File name too long" in res.output or "loop" in res.output, res.output
 
 
+def _del_div(pre: dict) -> None:
+    del pre["div"]
+
+
+@pytest.mark.parametrize(("edit", "command"), [
+    (lambda pre: pre.update(shift=""), "predict"),  # ValueError, exit 1 (since fixed)
+    (_del_div, "export"),  # KeyError 'div' while putting the preprocessing in the graph
+    (_del_div, "predict"), (lambda pre: pre.update(div={"a": 1}), "export"),
+], ids=["shift-empty-predict", "no-div-export", "no-div-predict", "div-dict-export"])
+def test_tampered_preprocessing_found_by_fuzzing_exits_2(base, tmp_path, edit, command):
+    run = tmp_path / "run"
+    shutil.copytree(base["run"], run)
+    doc = json.loads((run / "data.json").read_text())
+    edit(doc["preprocess"]["x"])
+    (run / "data.json").write_text(json.dumps(doc))
+    res = cli(*run_command(command, run, tmp_path, base["row"]), cwd=tmp_path)
+    assert res.exit_code == 2 and "data.json" in res.output and "malformed" in res.output, (
+        res.output)
+
+
 # -- 7. hostile files in a separate process under RLIMIT_AS and a timeout -------------------------
 
 DRIVER = textwrap.dedent("""

@@ -78,8 +78,14 @@ def export(source: Any, output: str | Path | None = None, *, network: str | None
         source = getattr(loaded.spec, "source", None)
         raise (source.error(err) if source is not None else err) from None
     module = loaded.module
-    wrapped = wrap(module, graph.inputs, loaded.preprocess, loaded.target_scale,
-                   list(graph.outputs)) if preprocess else None
+    try:
+        wrapped = wrap(module, graph.inputs, loaded.preprocess, loaded.target_scale,
+                       list(graph.outputs)) if preprocess else None
+    except (KeyError, TypeError, ValueError, IndexError) as exc:  # a tampered data.json
+        raise SpecError(f"the preprocessing recorded in the run is malformed "
+                        f"({type(exc).__name__}: {str(exc)[:200]})",
+                        file=str(loaded.run_dir / "data.json") if loaded.run_dir else None,
+                        hint="data.json was changed; train the run again") from None
     loaded.in_graph = wrapped is not None
     result = export_module(
         wrapped if wrapped is not None else module, output, inputs=graph.inputs,
