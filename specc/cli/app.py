@@ -196,3 +196,8 @@ class SpeccGroup(click.Group):
 @click.version_option(package_name="specc")
 def main() -> None:
     """specc: compile declarative YAML/JSON network specs into PyTorch and ONNX."""
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 prints as its bytes
+        try:
+            stream.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass

@@ -145,6 +145,11 @@ def check_parity(module: Any, model: str | Path | bytes, inputs: Mapping[str, Te
     opts.log_severity_level = 3
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # leave torch the CPU
     source = model if isinstance(model, bytes) else str(model)
+    try:
+        source.encode("utf-8") if isinstance(source, str) else None
+    except UnicodeEncodeError:  # a non-UTF-8 file name: onnxruntime only opens UTF-8 paths
+        with open(source, "rb") as fh:
+            source = fh.read()
     session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
     module.eval()
     # a module that preprocesses its inputs itself gets raw inputs that preprocess to ~N(0, 1)

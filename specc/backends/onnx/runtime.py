@@ -345,8 +345,14 @@ def _check_size(spec: InputSpec) -> None:
 
 
 def _load(path: str, opts: ort.SessionOptions, providers: list[str]) -> ort.InferenceSession:
+    source: str | bytes = path
     try:
-        return ort.InferenceSession(path, opts, providers=providers)
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # a non-UTF-8 file name: onnxruntime only opens UTF-8 paths
+        with open(path, "rb") as fh:
+            source = fh.read()
+    try:
+        return ort.InferenceSession(source, opts, providers=providers)
     except Exception as exc:
         raise SpecError(f"not a loadable ONNX model: {_ort_message(exc)}", file=path,
                         hint="is the file complete? re-export it with 'specc export'") from None
