@@ -63,6 +63,15 @@ def _kind(mode: int) -> str | None:
     return "not a regular file"
 
 
+def expand_user(path: str | Path) -> Path:
+    """``path`` with ``~`` / ``~user`` expanded; an unknown user leaves it as written (pathlib
+    raises RuntimeError there), so the error that follows names the path the user gave."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        return Path(path)
+
+
 def _not_regular(what: str, path: Any, kind: str) -> SpecError:
     return SpecError(f"{what} '{path}' is {kind}, not a regular file",
                      hint="give the path of an ordinary file")

@@ -827,6 +827,19 @@ def test_file_names_that_are_not_utf8_work(base, tmp_path):
     assert {b"\xff.onnx", b"\xff.npy", b"\xff.png"} <= names
 
 
+@pytest.mark.parametrize("argv", [
+    ["predict", "run", "--input", "~no_such_user_x/a.csv"],
+    ["run", "m.onnx", "--input", "~no_such_user_x/a.npy"], ["validate", "~no_such_user_x.yaml"],
+], ids=["predict", "run", "validate"])
+def test_a_path_of_an_unknown_user_exits_2(base, tmp_path, argv):
+    """Found by the options property: ``~name`` for a user that does not exist made pathlib
+    raise RuntimeError (exit 1) instead of reporting a missing file."""
+    shutil.copytree(base["run"], tmp_path / "run")
+    shutil.copy(base["onnx"], tmp_path / "m.onnx")
+    res = cli(*argv, cwd=tmp_path)
+    assert res.exit_code == 2 and "does not exist" in res.output, res.output
+
+
 # -- 7. hostile files in a separate process under RLIMIT_AS and a timeout -------------------------
 
 DRIVER = textwrap.dedent("""

@@ -64,9 +64,9 @@ def regular_file(path: str | Path, max_bytes: int | None = None,
     """``path`` when it names a regular file of at most ``max_bytes`` (default: the file
     limit of :mod:`specc.fileio`); a clear error for a missing path, a folder, a FIFO or
     device, or a file that is too large."""
-    from ..fileio import check_regular
+    from ..fileio import check_regular, expand_user
 
-    p = Path(path).expanduser()
+    p = expand_user(path)
     check_regular(p, what, max_bytes, env)
     return p
 
@@ -244,9 +244,9 @@ def encode_classes(y: np.ndarray, what: str = "the labels") -> tuple[np.ndarray,
 
 def read_text(path: str | Path) -> str:
     """A UTF-8 text file of bounded size (env SPECC_MAX_TEXT_BYTES); refuses binary files."""
-    from ..fileio import read_bytes_bounded
+    from ..fileio import expand_user, read_bytes_bounded
 
-    data = read_bytes_bounded(Path(path).expanduser(), "file", max_text_bytes(),
+    data = read_bytes_bounded(expand_user(path), "file", max_text_bytes(),
                               "SPECC_MAX_TEXT_BYTES")
     if b"\x00" in data[:65536]:
         raise SpecError("this is a binary file, not text", received=str(path))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -45,9 +44,10 @@ class ImageFolder(Dataset):
     def load(cls, params: Any) -> RawData:
         from PIL import Image
 
+        from ..fileio import expand_user
         from .files import max_data_bytes, open_image
 
-        root = Path(params.path).expanduser()
+        root = expand_user(params.path)
         if not root.is_dir():
             raise data_error(f"image folder '{params.path}' does not exist" if not root.exists()
                              else f"'{params.path}' is not a folder", "path", received=params.path)

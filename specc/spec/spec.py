@@ -289,7 +289,9 @@ def _attach_pretrained(cfg: Pretrained, networks: dict[str, LayerGraph], src: So
                                     path=("pretrained", "nodes", i),
                                     hint=did_you_mean(pattern, sorted(prefixes))
                                     or "nodes: " + ", ".join(names[:8])))
-    path = Path(cfg.file).expanduser()
+    from ..fileio import expand_user
+
+    path = expand_user(cfg.file)
     if not path.is_absolute() and src.file and not src.file.startswith("<"):
         path = Path(src.file).resolve().parent / path
     networks[name].meta["pretrained"] = cfg.model_copy(update={"file": str(path)})
