@@ -840,6 +840,16 @@ def test_a_path_of_an_unknown_user_exits_2(base, tmp_path, argv):
     assert res.exit_code == 2 and "does not exist" in res.output, res.output
 
 
+def test_an_empty_losses_table_trains_with_loss(base, tmp_path):
+    """Found by the train-section property: ``--set train.losses={}`` beside ``loss:`` passed
+    validation (an empty table is no table there) but training used the empty table: no loss,
+    AttributeError, exit 1."""
+    res = cli("train", base["spec"], "--set", "train.losses={}", "--epochs", "1", "--out",
+              tmp_path / "run", "--quiet", cwd=tmp_path)
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "run" / "metrics.csv").read_text().count("\n") == 2  # header, epoch 1
+
+
 # -- 7. hostile files in a separate process under RLIMIT_AS and a timeout -------------------------
 
 DRIVER = textwrap.dedent("""

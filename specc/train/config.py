@@ -219,8 +219,9 @@ class TrainConfig(Strict):
         return monitor_key(name), resolve_mode(name, mode)
 
     def output_losses(self, outputs: list[str]) -> dict[str, OutputLoss]:
-        """Loss per graph output: the per-output table, or ``loss`` on every output."""
-        if self.losses is not None:
+        """Loss per graph output: the per-output table, or ``loss`` on every output (an empty
+        ``losses: {}`` is no table, as validation reads it)."""
+        if self.losses:
             return self.losses
         if self.loss is None:
             return {}
