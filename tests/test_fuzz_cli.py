@@ -435,6 +435,85 @@ def test_fuzzed_names_exit_0_or_2_and_stay_in_place_many(data, base):
     _check_names(data, base)
 
 
+# -- 2b. specs that validate must build and export ------------------------------------------------
+
+NET = {
+    "specc": 1, "name": "net", "params": {"f": 4},
+    "inputs": {"img": [2, 8, 8], "vec": [6]},
+    "blocks": {"pair": {"params": {"f": 4}, "layers": [
+        {"conv2d": {"filters": "$f", "kernel": 3, "padding": "same", "activation": "relu"}},
+        {"batch_norm": {}}]}},
+    "nodes": {
+        "c": {"op": "conv2d", "in": "img", "filters": 4, "kernel": 3, "activation": "relu"},
+        "p": {"op": "pair", "in": "c", "f": "$f", "repeat": 2},
+        "m": {"op": "max_pool2d", "in": "p", "size": 2},
+        "fl": {"op": "flatten", "in": "m"},
+        "d": {"op": "dense", "in": "fl", "units": 6, "activation": "tanh"},
+        "s": {"op": "add", "in": ["d", "vec"]},
+        "j": {"op": "concat", "in": ["s", "vec"]},
+        "r": {"op": "dropout", "in": "j", "rate": 0.5},
+        "out": {"op": "dense", "in": "r", "units": 3, "activation": "softmax"}},
+    "outputs": ["out"],
+}
+SMALL = st.one_of(st.integers(-2, 12), st.sampled_from([
+    "relu", "leaky_relu", "softmax", "sigmoid", "same", "valid", "$f", "img", "vec", "c", "d",
+    "out", "dense", "conv2d", "flatten", "add", "concat", "lstm", "reshape", "permute",
+    "upsampling2d", "zero_padding2d", "global_avg_pool2d", [2, 2], [1, 2, 3], None, True, 0.5]))
+NODE_KEYS = ["units", "filters", "kernel", "strides", "padding", "activation", "rate", "axis",
+             "size", "share", "trainable", "repeat", "name", "dims", "shape", "return_sequences"]
+
+
+def _check_spec_builds(data: st.DataObject, base: dict[str, Path]) -> None:
+    spec = copy.deepcopy(NET)
+    for _ in range(data.draw(st.integers(1, 3))):
+        op = data.draw(st.sampled_from(["set", "set", "op", "in", "add_key", "drop", "outputs"]))
+        node = data.draw(st.sampled_from(sorted(spec["nodes"]))) if spec["nodes"] else None
+        if node is None:
+            break
+        body = spec["nodes"][node]
+        if op == "set":
+            keys = [k for k in body if k not in ("op", "in")] or ["units"]
+            body[data.draw(st.sampled_from(keys))] = data.draw(SMALL)
+        elif op == "op":
+            body["op"] = data.draw(st.sampled_from([
+                "dense", "conv2d", "flatten", "add", "concat", "multiply", "subtract",
+                "max_pool2d", "batch_norm", "layer_norm", "dropout", "reshape", "permute",
+                "upsampling2d", "zero_padding2d", "global_avg_pool2d", "relu", "pair", "lstm"]))
+        elif op == "in":
+            names = sorted(spec["nodes"]) + ["img", "vec"]
+            body["in"] = data.draw(st.one_of(st.sampled_from(names),
+                                             st.lists(st.sampled_from(names), max_size=3)))
+        elif op == "add_key":
+            body[data.draw(st.sampled_from(NODE_KEYS))] = data.draw(SMALL)
+        elif op == "drop":
+            del spec["nodes"][node]
+        else:
+            spec["outputs"] = data.draw(st.lists(st.sampled_from(sorted(spec["nodes"]) +
+                                                                 ["img"]), max_size=3))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "net.json"
+        path.write_text(json.dumps(spec))
+        if cli("validate", path).exit_code != 0:
+            return
+        if cli("build", path, "--out", Path(tmp) / "w.safetensors", cwd=Path(tmp)).exit_code:
+            return
+        _check_module_counts(path)
+        cli("export", path, "-o", Path(tmp) / "m.onnx", cwd=Path(tmp))
+
+
+@_fuzz(40)
+@given(data=st.data())
+def test_specs_that_validate_build_and_export(data, base):
+    _check_spec_builds(data, base)
+
+
+@pytest.mark.slow
+@_fuzz(SLOW)
+@given(data=st.data())
+def test_specs_that_validate_build_and_export_many(data, base):
+    _check_spec_builds(data, base)
+
+
 # -- 3. run-folder files ---------------------------------------------------------------------------
 
 RUN_FILES = ["checkpoints/best.json", "checkpoints/last.json", "spec.resolved.yaml",
