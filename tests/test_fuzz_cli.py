@@ -3,7 +3,8 @@
 
 Inputs fuzzed: the ``train:`` section (in the file and through ``--set``); node, input and spec
 names (also: nothing is written outside the working folder, and a built module has exactly the
-weights its graph declares); the files of a run folder (checkpoint JSON and weights,
+weights its graph declares); mutated graph specs (those that validate must build and
+export); the files of a run folder (checkpoint JSON and weights,
 ``spec.resolved.yaml``, ``metrics.csv``, ``data.json``, ``split.json``, links out of the folder;
 read-only commands leave the folder unchanged); the specc metadata and the input declaration
 inside an ``.onnx`` file; input files (``.npy``, ``.npz``, ``.csv``, ``.png``) for ``predict``,
