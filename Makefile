@@ -20,7 +20,7 @@ $(STAMP): $(PY) pyproject.toml plugins/specc-attention/pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	@echo "== 1/3 train the built-in 'dcn' CNN on 4000 real MNIST digits (3 epochs, ~1 min on 2 cores)"
+	@echo "== 1/3 train the built-in 'dcn' CNN on 4000 real MNIST digits (3 epochs; progress per epoch)"
 	$(VENV)/bin/specc train specs/dcn.yaml --set train.epochs=3 --out runs/demo --overwrite
 	@echo "== 2/3 export the best checkpoint to ONNX and check parity with PyTorch in onnxruntime"
 	$(VENV)/bin/specc export runs/demo -o runs/demo/model.onnx
