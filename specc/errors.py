@@ -50,8 +50,10 @@ def fmt_shapes(types: Sequence[Any]) -> str:
 
 
 def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str | None:
-    """A 'did you mean' hint for an unknown name, or None when nothing is close."""
-    pool = list(choices)
+    """A 'did you mean' hint for an unknown name, or None when nothing is close (``word`` may
+    be any value a spec holds where a name belongs, e.g. ``share: 3``)."""
+    word = str(word)
+    pool = [str(c) for c in choices]
     lowered = {c.lower(): c for c in pool}
     close = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.6)
     if not close:

@@ -930,6 +930,17 @@ def test_an_empty_losses_table_trains_with_loss(base, tmp_path):
     assert (tmp_path / "run" / "metrics.csv").read_text().count("\n") == 2  # header, epoch 1
 
 
+@pytest.mark.parametrize("share", [3, 0, 1.5, True, None, [1]])
+def test_share_naming_a_number_exits_2(tmp_path, share):
+    """Found by the spec property (slow suite): ``share: 0`` reached the 'did you mean' hint as
+    an int (AttributeError, exit 1)."""
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"specc": 1, "name": "s", "inputs": {"x": [4]},
+                                "layers": [{"dense": {"units": 4, "share": share}}]}))
+    res = cli("validate", path)
+    assert res.exit_code == 2 or share is None, res.output
+
+
 # -- 7. hostile files in a separate process under RLIMIT_AS and a timeout -------------------------
 
 DRIVER = textwrap.dedent("""

@@ -447,6 +447,10 @@ class Resolver:
             return self.expand_block(net, name, kind, params, ins, path)
         repeat = params.pop("repeat", None)
         share = params.pop("share", None)
+        if share is not None and not isinstance(share, str):
+            self.err("'share' names the node whose weights to reuse", path + ("share",),
+                     received=share)
+            share = None
         trainable = params.pop("trainable", True)
         if not isinstance(trainable, bool):
             self.err("'trainable' must be true or false", path + ("trainable",), received=trainable)
