@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import SpecError
 from ..types import TensorType, fmt_shape
 from .base import RawData, data_error
 from .splits import split_indices
@@ -74,7 +75,6 @@ class Prepared:
 
 def load_raw(cfg: Any) -> RawData:
     """Load the dataset named in a DataConfig, with its own parameters validated."""
-    from ..errors import SpecError
     from ..registry import current
     from ..spec.pyd import validate_model
 
@@ -174,7 +174,8 @@ def describe(shape: tuple[int | None, ...]) -> str:
     return fmt_shape(shape) + extra
 
 
-def _shape(x: np.ndarray, t: TensorType, cfg: Any, name: str) -> np.ndarray:
+def _shape(x: np.ndarray, t: TensorType, cfg: Any, name: str,
+           source: str | None = None) -> np.ndarray:
     """Reshape samples of ``x`` to the input type ``t`` per ``cfg.view``; refuse mismatches."""
     sample = x.shape[1:]
     want = t.shape
@@ -206,17 +207,18 @@ def _shape(x: np.ndarray, t: TensorType, cfg: Any, name: str) -> np.ndarray:
         if t.rank >= 1 and want[-1] is not None and (len(sample) == 1 or t.rank == 1):
             hint = (f"the data has {sample[-1] if sample else 1} features per sample; the input "
                     f"'{name}' takes {want[-1]}")
-        raise data_error(f"dataset '{cfg.dataset}' gives samples of shape "
-                         f"{describe(sample)}{'' if len(sample) > 1 else ''}, which do not fit "
-                         f"input '{name}' of shape {describe(want)}", "dataset",
-                         received=f"{data_n} values per sample", hint=hint)
+        message = (f"{source or f'dataset {cfg.dataset!r}'} gives samples of shape "
+                   f"{describe(sample)}, which do not fit input '{name}' of shape "
+                   f"{describe(want)}")
+        if source is not None:  # not the spec's data: no spec location
+            raise SpecError(message, received=f"{data_n} values per sample", hint=hint)
+        raise data_error(message, "dataset", received=f"{data_n} values per sample", hint=hint)
     if t.dtype.startswith("int"):
         if x.dtype.kind not in "iub":
             raise data_error(f"input '{name}' takes integer ids ({t.dtype}) but dataset "
                              f"'{cfg.dataset}' gives {x.dtype} values", "dataset",
                              hint="integer token ids feed an 'embedding' layer")
         return x.astype(np.int64)
-    from ..errors import SpecError
     from .files import as_float32
 
     try:
@@ -268,12 +270,13 @@ def _broadcast(values: list[float] | float, t: TensorType, ndim: int) -> np.ndar
 
 
 def apply_preprocess(rec: dict[str, Any], x: np.ndarray, t: TensorType | None = None,
-                     cfg: Any = None, name: str = "x") -> np.ndarray:
-    """Apply a fitted preprocessing record to raw samples (training data or predict inputs)."""
+                     cfg: Any = None, name: str = "x", source: str | None = None) -> np.ndarray:
+    """Apply a fitted preprocessing record to raw samples (training data or predict inputs;
+    ``source`` names where samples that do not fit came from, default the spec's dataset)."""
     if t is None:
         t = TensorType(tuple(rec["shape"]), rec["dtype"])
     if cfg is not None:
-        x = _shape(x, t, cfg, name)
+        x = _shape(x, t, cfg, name, source)
     if t.dtype.startswith("int"):
         return x
     x = x.astype(np.float32, copy=True)

@@ -350,7 +350,8 @@ def predict(run: str | Path, inputs: Any, *, device: str = "cpu", checkpoint: st
         rec = pre.get(name)
         if rec is not None and spec.train is not None:
             try:
-                x = apply_preprocess(rec, x, t, spec.train.data, name)  # t: its feature axis
+                x = apply_preprocess(rec, x, t, spec.train.data, name,  # t: its feature axis
+                                     source=f"the input given for '{name}'")
             except (KeyError, TypeError, ValueError, IndexError) as exc:
                 raise SpecError(f"the preprocessing recorded for input '{name}' is malformed "
                                 f"({type(exc).__name__}: {str(exc)[:200]})",
