@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
+from .limits import env_limit
 
 DEFAULT_MAX_FILE_BYTES = 2 * 1024**3  # data sets, weights, models
 MAX_FILE_ENV = "SPECC_MAX_FILE_BYTES"
@@ -35,17 +36,7 @@ os.umask(_umask)
 
 def max_file_bytes(default: int = DEFAULT_MAX_FILE_BYTES, env: str = MAX_FILE_ENV) -> int:
     """The byte limit for one input file: ``env`` (an integer, e.g. 8e9) or ``default``."""
-    raw = os.environ.get(env)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = int(float(raw)) if any(c in raw for c in ".eE") else int(raw)
-    except (ValueError, OverflowError):
-        raise SpecError(f"environment variable {env} must be a number of bytes",
-                        received=raw) from None
-    if value <= 0:
-        raise SpecError(f"environment variable {env} must be positive", received=raw)
-    return value
+    return env_limit(env, default, "bytes")
 
 
 def _kind(mode: int) -> str | None:

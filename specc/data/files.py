@@ -11,7 +11,6 @@ command-line option). Limits can be raised with environment variables.
 from __future__ import annotations
 
 import math
-import os
 import tokenize
 import warnings
 import zipfile
@@ -21,6 +20,7 @@ from typing import IO, Any
 import numpy as np
 
 from ..errors import SpecError
+from ..limits import env_limit
 
 DEFAULT_MAX_DATA_BYTES = 2 * 2**30  # decoded array bytes (env SPECC_MAX_DATA_BYTES)
 DEFAULT_MAX_TEXT_BYTES = 256 * 2**20  # CSV and text files (env SPECC_MAX_TEXT_BYTES)
@@ -31,24 +31,16 @@ MAX_FIELD_CHARS = 131_072  # one CSV cell (the csv module's default limit)
 FLOAT32_EXACT = 2**24  # integers of at most this magnitude are exact in float32
 
 
-def _limit(env: str, default: int) -> int:
-    try:
-        value = int(os.environ.get(env, default))
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
 def max_data_bytes() -> int:
-    return _limit("SPECC_MAX_DATA_BYTES", DEFAULT_MAX_DATA_BYTES)
+    return env_limit("SPECC_MAX_DATA_BYTES", DEFAULT_MAX_DATA_BYTES, "bytes")
 
 
 def max_text_bytes() -> int:
-    return _limit("SPECC_MAX_TEXT_BYTES", DEFAULT_MAX_TEXT_BYTES)
+    return env_limit("SPECC_MAX_TEXT_BYTES", DEFAULT_MAX_TEXT_BYTES, "bytes")
 
 
 def max_pixels() -> int:
-    return _limit("SPECC_MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS)
+    return env_limit("SPECC_MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS)
 
 
 def _size(n: int) -> str:

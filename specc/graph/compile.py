@@ -3,10 +3,10 @@ shape inference, all in pure Python (no torch)."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from ..errors import SpecError, did_you_mean
+from ..limits import env_limit
 from ..registry import Registry
 from ..spec.pyd import validate_model
 from ..spec.resolve import _IDENT, RawNet, RawNode
@@ -18,18 +18,13 @@ DEFAULT_MAX_ACTIVATION = 2**28  # elements of one node's output for one sample (
 
 
 def max_params() -> int:
-    try:
-        return int(os.environ.get("SPECC_MAX_PARAMS", DEFAULT_MAX_PARAMS))
-    except ValueError:
-        return DEFAULT_MAX_PARAMS
+    """Most parameters a network may have (``SPECC_MAX_PARAMS`` raises it)."""
+    return env_limit("SPECC_MAX_PARAMS", DEFAULT_MAX_PARAMS)
 
 
 def max_activation() -> int:
     """Most elements one node may output per sample (``SPECC_MAX_ACTIVATION`` raises it)."""
-    try:
-        return int(os.environ.get("SPECC_MAX_ACTIVATION", DEFAULT_MAX_ACTIVATION))
-    except ValueError:
-        return DEFAULT_MAX_ACTIVATION
+    return env_limit("SPECC_MAX_ACTIVATION", DEFAULT_MAX_ACTIVATION)
 
 
 def _check_activation(label: str, t: TensorType, path: Any, limit: int) -> None:

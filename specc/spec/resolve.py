@@ -5,12 +5,12 @@ still holding unvalidated layer parameters, each node remembering its spec path.
 from __future__ import annotations
 
 import copy
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import PathT, SpecError, did_you_mean
+from ..limits import env_limit
 from ..registry import Registry
 from .loader import parse_value
 
@@ -21,21 +21,14 @@ DEFAULT_MAX_NODES = 100_000
 DEFAULT_MAX_VALUES = 2_000_000
 
 
-def _env_limit(name: str, default: int) -> int:
-    try:
-        return max(int(os.environ.get(name, default)), 1)
-    except ValueError:
-        return default
-
-
 def max_nodes() -> int:
     """Most nodes a spec may expand to (``repeat`` and blocks multiplied out)."""
-    return _env_limit("SPECC_MAX_NODES", DEFAULT_MAX_NODES)
+    return env_limit("SPECC_MAX_NODES", DEFAULT_MAX_NODES)
 
 
 def max_values() -> int:
     """Most values ``$param`` substitution and block expansion may produce."""
-    return _env_limit("SPECC_MAX_VALUES", DEFAULT_MAX_VALUES)
+    return env_limit("SPECC_MAX_VALUES", DEFAULT_MAX_VALUES)
 
 
 class Budget:
