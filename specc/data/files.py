@@ -179,6 +179,8 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
                     arrays[name] = np.lib.format.read_array(fh, allow_pickle=False)
     except SpecError:
         raise
+    # zipfile raises NotImplementedError for compression methods it lacks and RuntimeError
+    # for encrypted members
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
             NotImplementedError, RuntimeError) as exc:
         raise SpecError(f"not a readable .npz file: {_line(exc)}", received=str(path)) from None

@@ -77,8 +77,6 @@ def check_out(path: str | Path, *, overwrite: bool = False) -> Path:
             raise SpecError(f"--out '{path}' already holds a specc run",
                             hint=f"continue it with `specc train {path} --resume`, or replace "
                             "it (its checkpoints, metrics and summary) with --overwrite")
-    elif overwrite:
-        pass  # nothing to replace
     return p
 
 

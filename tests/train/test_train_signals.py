@@ -13,9 +13,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from specc.fileio import atomic_write
 from specc.train.api import train
 from specc.train.checkpoint import CheckpointStore, decode, encode
-from specc.train.files import atomic_write
 from specc.train.rundir import load_run
 
 SPEC = """
