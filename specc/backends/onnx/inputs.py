@@ -36,7 +36,7 @@ def read_inputs(path: str | Path, session: InferenceSession, *,
 
 def _read(p: Path, session: InferenceSession,
           preprocess: bool | None) -> tuple[dict[str, np.ndarray], list[str]]:
-    from ...data.files import DtypeError, regular_file
+    from ...data.files import DtypeError, read_npy, read_table, regular_file
 
     if not p.exists():
         raise SpecError("input file does not exist")
@@ -45,14 +45,14 @@ def _read(p: Path, session: InferenceSession,
     notes: list[str] = []
     if suffix in (".npz", ".npy"):
         try:
-            raw = _npz(p, session) if suffix == ".npz" else {_only(session, p).name: _npy(p)}
+            raw = _npz(p, session) if suffix == ".npz" else {_only(session, p).name: read_npy(p)}
         except DtypeError as err:
             want = ", ".join(sorted({s.dtype.name for s in session.inputs}))
             raise SpecError(f"the model's inputs must be {want}: {err.issues[0].message}",
                             hint=err.issues[0].hint) from None
     elif suffix in TABLE_SUFFIXES:
         spec = _only(session, p)
-        arr = _table(p, "\t" if suffix == ".tsv" else ",")
+        arr = read_table(p, "\t" if suffix == ".tsv" else ",")
         if spec.dtype.kind in "iu" and np.all(arr == np.round(arr)):
             arr = arr.astype(spec.dtype)  # text has no dtype: integral values are token ids
         raw = {spec.name: arr}
@@ -155,12 +155,6 @@ def _numeric(arr: np.ndarray, spec: InputSpec) -> np.ndarray:
     return arr
 
 
-def _npy(path: Path) -> np.ndarray:
-    from ...data.files import read_npy
-
-    return read_npy(path)
-
-
 def _npz(path: Path, session: InferenceSession) -> dict[str, np.ndarray]:
     from ...data.files import read_npz
 
@@ -173,12 +167,6 @@ def _npz(path: Path, session: InferenceSession) -> dict[str, np.ndarray]:
                         received=", ".join(arrays) or "no arrays",
                         hint="name the arrays after the inputs: " + ", ".join(session.input_names))
     return {n: arrays[n] for n in session.input_names}
-
-
-def _table(path: Path, delimiter: str) -> np.ndarray:
-    from ...data.files import read_table
-
-    return read_table(path, delimiter)
 
 
 def _image(path: Path, spec: InputSpec, notes: list[str]) -> np.ndarray:
