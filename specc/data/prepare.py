@@ -269,6 +269,27 @@ def _broadcast(values: list[float] | float, t: TensorType, ndim: int) -> np.ndar
     return v.reshape(shape)
 
 
+def preprocess_steps(rec: dict[str, Any], t: TensorType,
+                     ndim: int | None = None) -> list[tuple[str, np.ndarray]]:
+    """The elementwise steps of a fitted preprocessing record for a float input of type ``t``,
+    in order: ``("mul" | "sub" | "div", float32 constant)``, each constant shaped to broadcast
+    over ``ndim`` axes (default: the batch axis plus ``t``'s). The one definition of what a
+    record does: :func:`apply_preprocess` runs it in numpy, the ONNX export as graph ops."""
+    ndim = t.rank + 1 if ndim is None else ndim
+    out: list[tuple[str, np.ndarray]] = []
+    if rec.get("rescale"):
+        out.append(("mul", _broadcast(rec["rescale"], t, ndim)))
+    if rec["scale"] == "unit":
+        out.append(("div", _broadcast(rec["max"], t, ndim)))
+    elif rec["scale"] in ("standard", "minmax"):
+        out += [("sub", _broadcast(rec["shift"], t, ndim)),
+                ("div", _broadcast(rec["div"], t, ndim))]
+    if rec.get("normalize"):
+        out += [("sub", _broadcast(rec["normalize"]["mean"], t, ndim)),
+                ("div", _broadcast(rec["normalize"]["std"], t, ndim))]
+    return out
+
+
 def apply_preprocess(rec: dict[str, Any], x: np.ndarray, t: TensorType | None = None,
                      cfg: Any = None, name: str = "x", source: str | None = None) -> np.ndarray:
     """Apply a fitted preprocessing record to raw samples (training data or predict inputs;
@@ -280,16 +301,13 @@ def apply_preprocess(rec: dict[str, Any], x: np.ndarray, t: TensorType | None = 
     if t.dtype.startswith("int"):
         return x
     x = x.astype(np.float32, copy=True)
-    if rec.get("rescale"):
-        x *= np.float32(rec["rescale"])
-    if rec["scale"] == "unit":
-        x /= np.float32(rec["max"])
-    elif rec["scale"] in ("standard", "minmax"):
-        x -= _broadcast(rec["shift"], t, x.ndim)
-        x /= _broadcast(rec["div"], t, x.ndim)
-    if rec.get("normalize"):
-        x -= _broadcast(rec["normalize"]["mean"], t, x.ndim)
-        x /= _broadcast(rec["normalize"]["std"], t, x.ndim)
+    for op, c in preprocess_steps(rec, t, x.ndim):
+        if op == "mul":
+            x *= c
+        elif op == "sub":
+            x -= c
+        else:
+            x /= c
     return x
 
 

@@ -20,32 +20,12 @@ WRAPPED = "network"  # the attribute holding the network inside the wrapper
 
 
 def steps(rec: Mapping[str, Any], t: TensorType) -> list[tuple[str, np.ndarray]]:
-    """The elementwise steps of a preprocessing record for input type ``t``, in order:
-    ``("mul" | "sub" | "div", constant broadcastable to (batch, *t.shape))``."""
+    """The record's steps for input type ``t`` (none for integer ids and booleans)."""
     if t.dtype.startswith(("int", "uint", "bool")):
         return []
-    out: list[tuple[str, np.ndarray]] = []
-    if rec.get("rescale"):
-        out.append(("mul", _const(rec["rescale"], t)))
-    if rec.get("scale") == "unit":
-        out.append(("div", _const(rec["max"], t)))
-    elif rec.get("scale") in ("standard", "minmax"):
-        out += [("sub", _const(rec["shift"], t)), ("div", _const(rec["div"], t))]
-    if rec.get("normalize"):
-        norm = rec["normalize"]
-        out += [("sub", _const(norm["mean"], t)), ("div", _const(norm["std"], t))]
-    return out
+    from ...data.prepare import preprocess_steps
 
-
-def _const(values: Any, t: TensorType) -> np.ndarray:
-    """``values`` (a number or one per feature) shaped to broadcast over (batch, *t.shape) as
-    :func:`specc.data.prepare.apply_preprocess` broadcasts them."""
-    v = np.asarray(values, dtype=np.float32)
-    if v.ndim == 0 or v.size == 1:
-        return v.reshape(())
-    shape = [1] * (t.rank + 1)
-    shape[(t.feature_axis % max(t.rank, 1)) + 1] = v.size
-    return v.reshape(shape)
+    return preprocess_steps(dict(rec), t)
 
 
 def wrap(module: Any, inputs: Mapping[str, TensorType],
