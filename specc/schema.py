@@ -56,7 +56,7 @@ def json_schema() -> dict[str, Any]:
                            inputs=(dict[str, Any], ...),
                            outputs=(Union[str, list[str], None], None), **fields)
     try:
-        from .train.config import TrainConfig
+        from .spec.training import TrainConfig
 
         fields["train"] = (Union[TrainConfig, None], None)
     except ImportError:

@@ -252,7 +252,7 @@ def _load(src: Source, overrides: list[str] | tuple[str, ...], check_requires: b
             train = _validate_train(train_raw, train_errors)
     errors.extend(train_errors)
     if top.labels is not None and not errors:
-        from ..train.config import check_labels
+        from .training import check_labels
 
         errors.extend(check_labels(top.labels, train, networks))
     if top.pretrained is not None and not errors:
@@ -308,7 +308,7 @@ def node_selected(name: str, patterns: list[str] | None) -> bool:
 
 def _validate_train(raw: dict[str, Any], errors: list[SpecError]) -> Any:
     try:
-        from ..train.config import validate_train
+        from .training import validate_train
     except ImportError:
         return raw
     try:

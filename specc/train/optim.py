@@ -48,7 +48,7 @@ class Schedule:
             self.impl = lr_scheduler.CosineAnnealingLR(optimizer, T_max=p.t_max or max(epochs, 1),
                                                        eta_min=p.eta_min)
         elif choice.name == "reduce_on_plateau":
-            from .config import monitor_key, resolve_mode
+            from ..spec.training import monitor_key, resolve_mode
 
             self.monitor = monitor_key(p.monitor)
             self.impl = lr_scheduler.ReduceLROnPlateau(

@@ -303,7 +303,7 @@ def test_image_pixel_limit_follows_the_environment(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("size", [100_000, 0, -3, [8, 0], [5000, 8]])
 def test_image_folder_size_is_bounded_at_validation(size):
-    from specc.train.config import validate_train
+    from specc.spec.training import validate_train
 
     with pytest.raises(SpecError, match="between 1 and 4096") as err:
         validate_train({"data": {"dataset": "image_folder", "path": "x", "size": size},

@@ -16,7 +16,7 @@ from specc.data.base import RawData
 from specc.data.splits import split_indices
 from specc.errors import SpecError
 from specc.train.api import evaluate, predict, train
-from specc.train.config import SplitConfig, validate_train
+from specc.spec.training import SplitConfig, validate_train
 
 IRIS = """
 specc: 1

@@ -6,7 +6,7 @@ import pytest
 
 from specc.errors import SpecError
 from specc.spec.spec import load
-from specc.train.config import TrainConfig, validate_train
+from specc.spec.training import TrainConfig, validate_train
 
 NET = """
 specc: 1

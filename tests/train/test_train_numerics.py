@@ -9,7 +9,7 @@ import pytest
 import torch
 from sklearn import metrics as skm
 
-from specc.train.config import Choice, _Errors, parse_choice
+from specc.spec.training import Choice, _Errors, parse_choice
 from specc.train.losses import make_loss
 from specc.train.metrics import MetricSet, OutputKind
 from specc.train.names import LOSSES, METRICS, OPTIMIZERS, SCHEDULES
