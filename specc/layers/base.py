@@ -15,6 +15,7 @@ A kind is a class with:
   (sparsity, KL) sets ``self.aux_loss`` to a scalar tensor in each training forward.
 
 Optional: ``min_inputs``/``max_inputs``, ``regimes`` (trainer regimes it supports, None = all),
+``init_from_data`` (weights set from the data before step 1),
 ``export_note`` (why it cannot export to ONNX, or None), ``feature_axis`` for fused activations.
 Fused ``activation:`` is applied by the backend when ``Params`` has an ``activation`` field.
 """
@@ -99,6 +100,13 @@ class LayerKind:
     @classmethod
     def build(cls, p: Any, inputs: list[TensorType]) -> torch.nn.Module:
         raise NotImplementedError(f"layer kind '{cls.name}' has no torch builder")
+
+    @classmethod
+    def init_from_data(cls, p: Any, module: torch.nn.Module, x: torch.Tensor,
+                       generator: torch.Generator) -> None:
+        """Optional: set ``module``'s weights from ``x``, the activations arriving at the node
+        over a seeded sample of the training split (``rbf``: k-means++ centres). A kind that
+        overrides this is run once before step 1 by ``specc.train.data_init``."""
 
     @classmethod
     def summary(cls) -> str:
