@@ -68,7 +68,7 @@ def train(name: str, out: Path, overrides: list[str]) -> float:
 
 def lstm_equivalent(name: str) -> dict[str, Any]:
     """The resolved spec ``name`` with every gru node replaced by an lstm of the same size."""
-    from specc.spec.spec import load
+    from specc.assembled import load
 
     doc = json.loads(json.dumps(load(str(SPECS / f"{name}.yaml")).resolved))
     doc.pop("specc_version", None)
@@ -202,7 +202,7 @@ def markov_nats(train_ids: np.ndarray, test_ids: np.ndarray, order: int, vocab: 
 
 def char_model(run: Path, seconds: float) -> Result:
     from specc.data.prepare import load_raw
-    from specc.generate import generate
+    from specc.text_generation import generate
     from specc.train.api import evaluate
     from specc.train.rundir import load_spec
 

@@ -22,8 +22,8 @@ from .registry import (
 )
 
 _LAZY = {
-    "load": ("specc.spec.spec", "load"),
-    "Spec": ("specc.spec.spec", "Spec"),
+    "load": ("specc.assembled", "load"),
+    "Spec": ("specc.assembled", "Spec"),
     "build": ("specc.api", "build"),
     "compile": ("specc.backends.builtin", "compile_spec"),
     "summary": ("specc.api", "summary"),

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import SpecError
-from .spec.spec import Spec, load
+from .assembled import Spec, load
 
 if TYPE_CHECKING:
     import torch

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
 from .registry import current
-from .spec.spec import TopLevel
+from .assembled import TopLevel
 
 
 def _node_model(name: str, kind: Any) -> type[BaseModel]:

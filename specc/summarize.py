@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .graph.ir import LayerGraph
-from .spec.spec import Spec
+from .assembled import Spec
 
 
 def rows(graph: LayerGraph) -> list[tuple[str, str, str, str, str]]:

@@ -73,7 +73,7 @@ def run_layer_test(kind: type[LayerKind] | str, example: Example, *, onnx: bool 
     import torch
 
     from .backends.torch import build_module, count_torch_params
-    from .spec.spec import graph_to_dict, load
+    from .assembled import graph_to_dict, load
 
     spec = load(example_spec(kind, example))
     graph = spec.graph
@@ -151,7 +151,7 @@ def check_docstring(kind: type[LayerKind]) -> None:
     assert line is not None, f"layer kind '{kind.name}' has no ``Example`` in its docstring"
     assert kind.examples, f"layer kind '{kind.name}' declares no examples"
     from .errors import SpecError
-    from .spec.spec import load
+    from .assembled import load
 
     errors: list[SpecError] = []
     for ex in kind.examples:  # the line must fit the input shapes of one of the examples

@@ -38,7 +38,7 @@ def compile_spec(spec: Any, backend: str = "torch", network: str | None = None,
                  **options: Any) -> Any:
     """Compile ``spec`` (path, name, dict or Spec) with a registered backend."""
     from ..registry import current
-    from ..spec.spec import Spec, load
+    from ..assembled import Spec, load
 
     if not isinstance(spec, Spec):
         spec = load(spec)

@@ -35,7 +35,7 @@ from .app import (
 def validate(specs: tuple[str, ...], overrides: tuple[str, ...], plugins: tuple[str, ...],
              as_json: bool) -> None:
     """Check specs: syntax, fields, graph and every tensor shape (torch is not imported)."""
-    from ..spec.spec import load
+    from ..assembled import load
 
     load_plugins(plugins)
     results = []
@@ -77,7 +77,7 @@ def validate(specs: tuple[str, ...], overrides: tuple[str, ...], plugins: tuple[
 def build(spec: str, overrides: tuple[str, ...], plugins: tuple[str, ...], network: str | None,
           out: str | None, seed: int, as_json: bool) -> None:
     """Compile a spec and print a Keras-style summary; optionally save initial weights."""
-    from ..spec.spec import load
+    from ..assembled import load
 
     load_plugins(plugins)
     s = load(spec, overrides)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..generate import MAX_LENGTH
+from ..text_generation import MAX_LENGTH
 from .app import handle_errors, load_plugins, main, plugin_option
 
 
@@ -34,7 +34,7 @@ def generate(run: str, length: int, temperature: float, prompt: str, seed: int |
 
     Prints the prompt followed by LENGTH sampled characters.
     """
-    from ..generate import generate as generate_text
+    from ..text_generation import generate as generate_text
 
     load_plugins(plugins)
     text = generate_text(run, length=length, temperature=temperature, prompt=prompt, seed=seed,

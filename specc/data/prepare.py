@@ -76,7 +76,7 @@ class Prepared:
 def load_raw(cfg: Any) -> RawData:
     """Load the dataset named in a DataConfig, with its own parameters validated."""
     from ..registry import current
-    from ..spec.pyd import validate_model
+    from ..spec.pydantic_errors import validate_model
 
     try:
         ds = current().datasets.get(cfg.dataset)

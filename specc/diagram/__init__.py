@@ -39,7 +39,7 @@ def check_output(path: str | Path) -> str:
 
 def load_any(spec: Any, overrides: list[str] | tuple[str, ...] = ()) -> Any:
     """A Spec from a Spec, dict, spec file, built-in name or run folder."""
-    from ..spec.spec import Spec, load
+    from ..assembled import Spec, load
 
     if isinstance(spec, Spec):
         return load(spec.resolved, overrides) if overrides else spec

@@ -22,7 +22,7 @@ from pydantic import (
 
 from ..errors import PathT, SpecError, did_you_mean
 from ..train.names import LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Table
-from .pyd import validate_model
+from .pydantic_errors import validate_model
 
 MAX_SEED = 2**32 - 1  # numpy's seed range (torch accepts more)
 

@@ -50,7 +50,7 @@ class Run:
 
 
 def _load(spec_or_path: Any, overrides: list[str]) -> Any:
-    from ..spec.spec import Spec, load
+    from ..assembled import Spec, load
 
     if isinstance(spec_or_path, Spec):
         if overrides:

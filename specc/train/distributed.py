@@ -26,7 +26,7 @@ class WorkersFailed(SpecError):
 def launch(spec: Any, path: Path, *, overrides: list[str], resume: bool, device: str,
            quiet: bool, nproc: int, source: Any) -> None:
     """Run ``nproc`` workers on this machine and wait for them."""
-    from ..spec.spec import Spec
+    from ..assembled import Spec
 
     if isinstance(source, Spec) or isinstance(source, dict) or source is None:
         # the workers need a file: the resolved spec goes into the run directory first

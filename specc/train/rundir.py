@@ -474,7 +474,7 @@ def read_resolved(run: str | Path) -> Any:
 
 def load_spec(run: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Any:
     """The run's resolved spec, loaded again (without the run-only keys)."""
-    from ..spec.spec import load
+    from ..assembled import load
 
     return load(read_resolved(run), overrides)
 

@@ -273,7 +273,7 @@ def test_generate_options_are_bounded(args, tmp_path):
 
 
 def test_generate_api_bounds_and_tampered_vocabulary(marked_run, tmp_path):
-    from specc.generate import generate
+    from specc.text_generation import generate
 
     with pytest.raises(SpecError, match=r"--length: the length must be between 0 and 100,000"):
         generate(marked_run, length=10**9)
@@ -324,7 +324,7 @@ def test_show_path_error_says_what_show_takes():
     ("specc~=1", "requires[0]: '~=' needs a version with at least two parts"),
 ])
 def test_requires_invalid_version_is_an_error(req, message, spec_file):
-    from specc.spec.spec import load
+    from specc.assembled import load
 
     path = spec_file(f"specc: 1\nrequires: [{json.dumps(req)}]\ninputs: {{x: [3]}}\n"
                      "layers:\n  - dense: {units: 2}\n")
@@ -335,7 +335,7 @@ def test_requires_invalid_version_is_an_error(req, message, spec_file):
 
 
 def test_requires_valid_versions_still_work(spec_file):
-    from specc.spec.spec import load
+    from specc.assembled import load
 
     for req in ("specc>=0.1", "specc>=0.1.0rc1", "specc<99", "specc~=0.1", "specc!=0.0.1.dev3"):
         path = spec_file(f"specc: 1\nrequires: [{json.dumps(req)}]\ninputs: {{x: [3]}}\n"

@@ -17,7 +17,7 @@ import specc
 from specc.diagram.model import block_groups, build_view
 from specc.diagram.scene import arrange, edge_points, label_at, label_ts, path_d, place
 from specc.diagram.svg import document
-from specc.spec.spec import load
+from specc.assembled import load
 
 HERE = Path(__file__).resolve().parent
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

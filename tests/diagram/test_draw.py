@@ -21,7 +21,7 @@ from specc.diagram.layout import layout
 from specc.diagram.model import axis_names, block_groups, build_view, shape_text
 from specc.diagram.scene import arrange, place
 from specc.spec.builtin import builtin_names
-from specc.spec.spec import load
+from specc.assembled import load
 
 HERE = Path(__file__).resolve().parent
 CAPTION = HERE / "captioning.yaml"

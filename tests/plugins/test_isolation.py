@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from specc.errors import SpecError
-from specc.spec.spec import load
+from specc.assembled import load
 
 from .conftest import toy_kind
 

@@ -8,7 +8,7 @@ import pytest
 
 import specc
 from specc.errors import SpecError
-from specc.spec.spec import graph_to_dict
+from specc.assembled import graph_to_dict
 
 RESIDUAL = """
 specc: 1

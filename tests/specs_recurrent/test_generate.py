@@ -1,4 +1,4 @@
-"""``specc generate`` and :func:`specc.generate.generate` on a briefly trained char_rnn."""
+"""``specc generate`` and :func:`specc.text_generation.generate` on a briefly trained char_rnn."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from specc.cli import main
 from specc.errors import SpecError
-from specc.generate import generate, load_text_model
+from specc.text_generation import generate, load_text_model
 
 
 def vocab(run: Path) -> list[str]:

@@ -47,7 +47,7 @@ def test_lstm_stock_is_within_5_percent_of_persistence(tmp_path: Path) -> None:
 
 
 def test_char_rnn_beats_the_bigram_chain(tmp_path: Path) -> None:
-    from specc.generate import generate
+    from specc.text_generation import generate
 
     result = run_one("char_rnn", tmp_path / "char_rnn", ["train.epochs=3"])
     assert result.met, f"{result.figure} (bar < {BIGRAM_BAR}); {result.details}"

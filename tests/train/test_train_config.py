@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from specc.errors import SpecError
-from specc.spec.spec import load
+from specc.assembled import load
 from specc.spec.training import TrainConfig, validate_train
 
 NET = """
@@ -112,7 +112,7 @@ def test_validating_a_train_section_does_not_import_torch(spec_file):
     import sys
 
     path = spec_file(NET + "train: {data: {dataset: digits}, loss: cross_entropy}\n")
-    code = (f"import sys; from specc.spec.spec import load; load({str(path)!r}); "
+    code = (f"import sys; from specc.assembled import load; load({str(path)!r}); "
             "print('torch' in sys.modules, 'sklearn' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

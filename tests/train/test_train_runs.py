@@ -136,7 +136,7 @@ def test_aux_losses_are_added_to_the_loss(spec_file, tmp_path):
     logged = run.metrics[0]
     from specc.api import build
     from specc.data.prepare import prepare
-    from specc.spec.spec import load
+    from specc.assembled import load
 
     spec = load(path)
     model = build(spec, seed=0)

@@ -126,7 +126,7 @@ def random_inputs(inputs: Mapping[str, TensorType], batch: int, seq: int,
 def max_input_elements() -> int:
     """The most values one sample of one input may hold: the limit on per-sample activations
     of shape inference (``SPECC_MAX_ACTIVATION`` raises it)."""
-    from ...graph.compile import max_activation
+    from ...graph.construct import max_activation
 
     return max_activation()
 

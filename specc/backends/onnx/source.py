@@ -81,7 +81,7 @@ class Loaded:
 def load_source(source: Any, *, network: str | None = None, weights: str | Path | None = None,
                 overrides: Sequence[str] = (), seed: int = 0) -> Loaded:
     """Load and build ``source``: a Spec, a dict, a spec file or built-in name, or a run dir."""
-    from ...spec.spec import Spec, load
+    from ...assembled import Spec, load
 
     run_dir: Path | None = None
     state: dict[str, Any] | None = None

@@ -32,7 +32,7 @@ from torch import nn
 
 from ...errors import Issue, SpecError
 from ...graph.ir import LayerGraph
-from ...spec.spec import node_selected
+from ...assembled import node_selected
 from .build import attr_name
 
 log = logging.getLogger("specc.pretrained")

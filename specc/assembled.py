@@ -11,14 +11,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .. import __version__
-from ..errors import SpecError
-from ..graph.compile import compile_net
-from ..graph.ir import LayerGraph
-from ..registry import current
-from .loader import Source, data_source, read_source
-from .pyd import validate_model
-from .resolve import Resolver, apply_overrides, substitute
+from . import __version__
+from .errors import SpecError
+from .graph.construct import compile_net
+from .graph.ir import LayerGraph
+from .registry import current
+from .spec.loader import Source, data_source, read_source
+from .spec.pydantic_errors import validate_model
+from .spec.resolve import Resolver, apply_overrides, substitute
 
 FORMAT_VERSION = 1
 NETWORK_KEYS = ("inputs", "layers", "nodes", "outputs")
@@ -161,7 +161,7 @@ class Spec:
         if name is None:
             return self.graph
         if name not in self.networks:
-            from ..errors import did_you_mean
+            from .errors import did_you_mean
 
             raise SpecError(f"spec '{self.name}' has no network '{name}'",
                             hint=did_you_mean(name, self.networks)
@@ -206,7 +206,7 @@ def _read(source: str | Path | dict[str, Any] | Source, origin: str | None = Non
     path = Path(source)
     if not path.exists() and isinstance(source, str) and "/" not in source and \
             not path.suffix:
-        from .builtin import builtin_path
+        from .spec.builtin import builtin_path
 
         found = builtin_path(source)
         if found is not None:
@@ -226,7 +226,7 @@ def _load(src: Source, overrides: list[str] | tuple[str, ...], check_requires: b
         raise SpecError(f"unsupported spec format version (this specc reads {FORMAT_VERSION})",
                         path=("specc",), received=top.specc)
     if check_requires and top.requires:
-        from .requires import check_requirements
+        from .spec.requires import check_requirements
 
         check_requirements(top.requires)
     regs = current()
@@ -252,7 +252,7 @@ def _load(src: Source, overrides: list[str] | tuple[str, ...], check_requires: b
             train = _validate_train(train_raw, train_errors)
     errors.extend(train_errors)
     if top.labels is not None and not errors:
-        from .training import check_labels
+        from .spec.training import check_labels
 
         errors.extend(check_labels(top.labels, train, networks))
     if top.pretrained is not None and not errors:
@@ -271,7 +271,7 @@ def _attach_pretrained(cfg: Pretrained, networks: dict[str, LayerGraph], src: So
     weights, so rebuilding a run never reads the file again."""
     name = cfg.network or (next(iter(networks)) if len(networks) == 1 else None)
     if name not in networks:
-        from ..errors import did_you_mean
+        from .errors import did_you_mean
 
         errors.append(SpecError("say which network the pretrained weights are for"
                                 if name is None else f"no network '{name}'",
@@ -283,13 +283,13 @@ def _attach_pretrained(cfg: Pretrained, networks: dict[str, LayerGraph], src: So
     prefixes = {n.rsplit(".", i)[0] for n in names for i in range(n.count(".") + 1)}
     for i, pattern in enumerate(cfg.nodes or ()):
         if not any(node_selected(n, [pattern]) for n in names):
-            from ..errors import did_you_mean
+            from .errors import did_you_mean
 
             errors.append(SpecError(f"no node matches '{pattern}'",
                                     path=("pretrained", "nodes", i),
                                     hint=did_you_mean(pattern, sorted(prefixes))
                                     or "nodes: " + ", ".join(names[:8])))
-    from ..fileio import expand_user
+    from .fileio import expand_user
 
     path = expand_user(cfg.file)
     if not path.is_absolute() and src.file and not src.file.startswith("<"):
@@ -308,7 +308,7 @@ def node_selected(name: str, patterns: list[str] | None) -> bool:
 
 def _validate_train(raw: dict[str, Any], errors: list[SpecError]) -> Any:
     try:
-        from .training import validate_train
+        from .spec.training import validate_train
     except ImportError:
         return raw
     try:

@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import SpecError, did_you_mean
 from ..limits import env_limit
 from ..registry import Registry
-from ..spec.pyd import validate_model
+from ..spec.pydantic_errors import validate_model
 from ..spec.resolve import _IDENT, RawNet, RawNode
 from ..types import TensorType, fmt_shape
 from .ir import LayerGraph, Node
