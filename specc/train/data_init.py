@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..backends.torch.build import attr_name
+from ..errors import SpecError
 from ..layers.base import LayerKind
 from ..registry import current
 
@@ -50,8 +51,11 @@ def initialize_from_data(regime: Any) -> None:
         for name, node in nodes:
             module = model.get_submodule(attr_name(name))
             x = _arriving(model, module, inputs, s.device)
-            with torch.no_grad():
-                layers.get(node.kind).init_from_data(node.params, module, x, gen)
+            try:
+                with torch.no_grad():
+                    layers.get(node.kind).init_from_data(node.params, module, x, gen)
+            except SpecError as err:
+                raise s.locate(err.prefixed(node.src)) from None
 
 
 def _sample(part: Any, names: list[str], gen: torch.Generator) -> dict[str, torch.Tensor]:
