@@ -57,7 +57,7 @@ def train(spec: str | None, overrides: tuple[str, ...], plugins: tuple[str, ...]
     """Train SPEC (a file or built-in name) and write a run directory.
 
     Multi-node: run `torchrun --nnodes N --nproc-per-node P --rdzv-backend c10d
-    --rdzv-endpoint HOST:PORT -m specc.train.worker SPEC --out DIR` on every node.
+    --rdzv-endpoint HOST:PORT -m specc.cli.worker SPEC --out DIR` on every node.
     """
     from ..train.api import train as train_api
     from ..train.session import Interrupted

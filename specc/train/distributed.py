@@ -1,7 +1,7 @@
 """Multi-process data-parallel training: launch through torch's elastic launcher (torchrun).
 
 ``specc train --nproc N`` starts ``python -m torch.distributed.run --standalone
---nproc-per-node N -m specc.train.worker ...``. Each worker joins the process group (gloo on
+--nproc-per-node N -m specc.cli.worker ...``. Each worker joins the process group (gloo on
 CPU, NCCL on GPU), wraps the network in DistributedDataParallel and reads its shard of every
 epoch through a DistributedSampler; rank 0 alone writes the run directory. Multi-node runs use
 the launcher's own rendezvous options with the same worker module (see ``specc train --help``).
@@ -40,7 +40,7 @@ def launch(spec: Any, path: Path, *, overrides: list[str], resume: bool, device:
     else:
         resume_flag = ["--resume"] if resume else []
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-           f"--nproc-per-node={nproc}", "-m", "specc.train.worker", str(source),
+           f"--nproc-per-node={nproc}", "-m", "specc.cli.worker", str(source),
            "--out", str(path), "--device", device, *resume_flag]
     for o in overrides:
         cmd += ["--set", o]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m specc.train.worker")
+    parser = argparse.ArgumentParser(prog="python -m specc.cli.worker")
     parser.add_argument("spec", help="spec file, built-in name, or a run directory")
     parser.add_argument("--out", required=False)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
@@ -23,11 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import torch.distributed as dist
 
-    from ..cli.app import report_error
     from ..errors import SpecError
-    from .api import _load, load_spec_with, run_training
-    from .rundir import default_run_dir, resolve_run
-    from .session import DistInfo, Interrupted
+    from ..train.api import _load, load_spec_with, run_training
+    from ..train.rundir import default_run_dir, resolve_run
+    from ..train.session import DistInfo, Interrupted
+    from .app import report_error
 
     info = DistInfo(int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0")),
                     int(os.environ.get("LOCAL_RANK", "0")))
