@@ -25,8 +25,9 @@ class OutputTarget:
     """What one network output is trained against."""
 
     type: TensorType
-    loss: str | None = None  # canonical loss name, None for loss-free regimes
+    loss: str | None = None  # canonical loss name (gradient regimes), else None
     target: str = "labels"  # 'labels', 'input' or a dataset array name
+    classes: bool = False  # without a loss: integer labels are class indices of the output
 
 
 @dataclass
@@ -388,8 +389,6 @@ def _attach_targets(cfg: Any, prep: Prepared, inputs: dict[str, TensorType],
                     outputs: dict[str, OutputTarget]) -> None:
     raw = prep.raw
     for out, spec in outputs.items():
-        if spec.loss is None:
-            continue
         if spec.target == "input":
             src = next(iter(inputs)) if len(inputs) == 1 else None
             if src is None:
@@ -414,7 +413,8 @@ def _attach_targets(cfg: Any, prep: Prepared, inputs: dict[str, TensorType],
                              hint="arrays: " + ", ".join(first))
         for split, part in prep.parts.items():
             part.targets[out] = _check_target(part.extras[key], spec, out, cfg, raw, split)
-        if spec.loss in CLASS_LOSSES or (spec.loss == "hinge" and _n_classes(spec.type) > 1):
+        if spec.loss in CLASS_LOSSES or (spec.loss == "hinge" and _n_classes(spec.type) > 1) \
+                or _class_indices(spec, prep.parts["train"].targets[out].dtype):
             prep.classes[out] = _n_classes(spec.type)
     _fit_target_scale(cfg, prep, outputs)
 
@@ -423,12 +423,19 @@ def _n_classes(t: TensorType) -> int:
     return int(t.features or 1)
 
 
+def _class_indices(spec: OutputTarget, dtype: np.dtype) -> bool:
+    """Whether integer targets of ``dtype`` are class indices of a ``spec.type`` output."""
+    many = _n_classes(spec.type) > 1
+    return spec.loss in CLASS_LOSSES or (dtype.kind in "iub" and many and (
+        spec.loss == "hinge" or (spec.loss is None and spec.classes)))
+
+
 def _check_target(y: np.ndarray, spec: OutputTarget, out: str, cfg: Any, raw: RawData,
                   split: str) -> np.ndarray:
     t = spec.type
     want = t.shape
     classes = _n_classes(t)
-    if spec.loss in CLASS_LOSSES or (spec.loss == "hinge" and classes > 1 and y.dtype.kind in "iub"):
+    if _class_indices(spec, y.dtype):
         if y.dtype.kind in "iub":
             idx_shape = tuple(d for i, d in enumerate(want) if i != t.feature_axis % max(t.rank, 1))
             if not _matches(y.shape[1:], idx_shape):

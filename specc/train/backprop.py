@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import SpecError, did_you_mean
-from .regime import EpochRegime
+from ..spec.training import GradientConfig
+from .epoch import EpochRegime
 
 
 class Backprop(EpochRegime):
@@ -19,22 +20,29 @@ class Backprop(EpochRegime):
 
     name = "backprop"
     aliases = ("supervised", "gradient_descent")
-    requires_loss = True
+    Config = GradientConfig
+    targets = "loss"
+    multiprocess = True
 
     # -- setup --------------------------------------------------------------------------------
-    def setup(self) -> None:
-
-        from ..backends.torch.build import FINAL_PROBABILITY, final_activation
-        from ..data.prepare import OutputTarget
-        from .losses import make_loss
-        from .optim import Schedule, make_optimizer
-
-        s, cfg = self.session, self.cfg
+    def build_models(self) -> None:
+        s = self.session
         if len(s.spec.networks) != 1:
             raise SpecError(f"regime 'backprop' trains one network; this spec has "
                             f"{len(s.spec.networks)} ({', '.join(s.spec.networks)})",
                             path=("train", "regime"))
-        graph = self.graph = s.spec.graph
+        self.graph = s.spec.graph
+        self.net = s.build(logits=True)
+        self.models = {self.graph.name: self.net}
+
+    def setup(self) -> None:
+        from ..backends.torch.build import FINAL_PROBABILITY, final_activation
+        from .losses import make_loss
+        from .optim import Schedule, make_optimizer
+
+        s, cfg = self.session, self.cfg
+        self.build_models()
+        graph = self.graph
         losses = cfg.output_losses(graph.outputs)
         for out in losses:
             if out not in graph.outputs:
@@ -49,18 +57,14 @@ class Backprop(EpochRegime):
             fused = node.activation if node is not None else None
             self.omitted[out] = fused if fused in FINAL_PROBABILITY else None
             self.final[out] = final_activation(graph, out)
-        targets = {o: OutputTarget(graph.type_of(o), ol.loss.name if ol.loss else None,
-                                   ol.target or cfg.target) for o, ol in losses.items()}
-        self.data = s.tensor_data(graph.inputs, targets)
+        self.data = s.tensor_data(graph.inputs, self.output_targets(graph))
         prep = self.data.prepared
-        self.model = s.build(logits=True)
-        self.net = self.model
+        self.model = self.net
         if s.dist.active:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             self.model = DDP(self.net, device_ids=[s.device.index] if s.device.type == "cuda"
                              else None)
-        self.models = {graph.name: self.net}
         self.frozen = [m for m in self.net.modules() if _all_frozen(m)]
         self.model.eval()  # the first train_step then sets train mode with frozen parts in eval
         self.all_modules = list(self.net.modules())

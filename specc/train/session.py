@@ -20,7 +20,7 @@ import torch
 
 from ..errors import SpecError
 from .progress import Progress
-from .rundir import RunDir
+from ..runs.folder import RunDir
 
 
 @dataclass
@@ -181,6 +181,12 @@ class Session:
         t = torch.tensor([1.0 if flag else 0.0], device=self.device)
         dist.all_reduce(t)
         return bool(t.item() > 0)
+
+    def interrupted(self, at: str) -> Interrupted:
+        """The error that stops a run after Ctrl-C, once ``last`` is saved (``at``: where)."""
+        where = self.run.path if self.run else "?"
+        return Interrupted(f"interrupted at {at}; saved {where}/checkpoints/last. "
+                           f"Resume with: specc train {where} --resume")
 
     # -- signals ------------------------------------------------------------------------------
     @contextmanager
