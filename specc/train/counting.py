@@ -1,0 +1,180 @@
+"""``counting``: fit a ``markov_chain`` by counting (context, next) pairs in the training text.
+
+One pass over the training windows: each window's last ``order - 1`` token ids and the token
+after it make one pair index ``context * vocab + next``; a batch's pairs are counted at once
+(``torch.unique`` with counts, a bincount over only the pairs that occur, so orders whose
+dense table would not fit in memory still count) and merged into the running sorted pairs and
+their float64 counts. Those two tensors are the sums the fit loop checkpoints with its cursor,
+so a resumed run continues mid-accumulation and ends with the same counts. The solve hands the
+counts to the chain, which turns them into add-alpha probabilities: the smoothing ``alpha`` is
+a property of the model (a field of the ``markov_chain`` node), not of this regime, so the
+regime has no fields of its own. ``bits_per_char`` (cross-entropy in bits per token) is logged
+for the training split (from the counts) and the held-out split (through the model).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..errors import SpecError
+from ..spec.training import FitConfig
+from .fit import FitRegime
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..graph.ir import LayerGraph, Node
+
+
+class CountingConfig(FitConfig):
+    """Settings of the ``counting`` regime: the shared ones only (smoothing is the chain's
+    ``alpha``). ``batch_size: full`` counts the training split in one batch."""
+
+
+class Counting(FitRegime):
+    """Maximum-likelihood counts of an n-gram ``markov_chain``, with its add-alpha smoothing."""
+
+    name = "counting"
+    aliases = ("ngram_counts",)
+    Config = CountingConfig
+    targets = "labels"
+    multiprocess = False  # the sums are sparse (the pairs that occur), not a fixed-size tensor
+    own_metrics = {"bits_per_char": "min"}
+
+    # -- setup --------------------------------------------------------------------------------
+    def build_models(self) -> None:
+        s = self.session
+        self.graph = s.spec.graph
+        self.node = find_chain(self.graph, s.locate)
+        self.net = s.build(logits=False)
+        self.models = {self.graph.name: self.net}
+        self.chain = next(m for m in self.net.modules()
+                          if type(m).__name__ == "MarkovChainModule")
+
+    def setup(self) -> None:
+        self.build_models()
+        s, graph, node = self.session, self.graph, self.node
+        self.data = s.tensor_data(graph.inputs, self.output_targets(graph))
+        check_vocab(self.data, node, s.locate)
+        labels = self.data.train.targets[node.name]
+        if labels.dim() != 1:
+            raise s.locate(SpecError(
+                "counting needs the next token of each window as its target; the targets "
+                f"have shape {list(labels.shape[1:])} per sample", path=("train", "data",
+                                                                          "window", "target"),
+                hint="window: {size: N, target: next}"))
+        self.net.eval()
+
+    # -- accumulate and solve -----------------------------------------------------------------
+    def begin(self) -> None:
+        import torch
+
+        dev = self.session.device
+        self.sums = {"pairs": torch.zeros(0, dtype=torch.int64, device=dev),
+                     "counts": torch.zeros(0, dtype=torch.float64, device=dev)}
+
+    def accumulate(self, batch: Any) -> None:
+        import torch
+
+        pairs = self.pairs(batch)
+        both = torch.cat([self.sums["pairs"], pairs])
+        weights = torch.cat([self.sums["counts"], pairs.new_ones(len(pairs), dtype=torch.float64)])
+        merged, where = torch.unique(both, sorted=True, return_inverse=True)
+        counts = torch.zeros(len(merged), dtype=torch.float64, device=merged.device)
+        self.sums = {"pairs": merged, "counts": counts.index_add_(0, where, weights)}
+
+    def pairs(self, batch: Any) -> torch.Tensor:
+        """Pair indices ``context * vocab + next`` of a batch's windows."""
+        (name,) = self.graph.inputs
+        context = self.chain.context_index(batch.inputs[name])
+        return context * self.chain.vocab + batch.targets[self.node.name].long()
+
+    def solve(self) -> dict[str, float]:
+        t0 = time.perf_counter()
+        pairs, counts = self.sums["pairs"], self.sums["counts"]
+        if len(pairs) == 0:
+            raise SpecError("counting has no training windows to count", path=("train",))
+        self.chain.fit_counts(pairs, counts)
+        self.solve_time = time.perf_counter() - t0
+        nats = train_cross_entropy(pairs, counts, self.chain.vocab, self.chain.alpha)
+        return {"loss": nats, "bits_per_char": nats / math.log(2),
+                "contexts": float(len(self.chain.contexts))}
+
+    # -- inference ----------------------------------------------------------------------------
+    def predict(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        import torch
+
+        (name,) = self.graph.inputs
+        with torch.no_grad():
+            out = self.net(inputs[name].to(self.session.device))
+        return {self.node.name: out}
+
+    def evaluate(self, split: str) -> dict[str, float]:
+        """Cross-entropy of the next token (``loss`` in nats, ``bits_per_char``) and the
+        configured metrics."""
+        import torch
+
+        from .metrics import MetricSet, OutputKind
+
+        metrics = MetricSet(list(self.cfg.metrics), OutputKind("multiclass", self.chain.vocab, 0),
+                            self.session.device)
+        total, count = 0.0, 0
+        for batch in self.data.parts[split].batches(max(self.batch_size(), 4096),
+                                                      self.session.device):
+            probs = self.predict(batch.inputs)[self.node.name]
+            y = batch.targets[self.node.name].long()
+            total -= float(torch.log(probs.gather(1, y[:, None]).double()).sum())
+            count += len(y)
+            metrics.update(probs, y)
+        nats = total / max(count, 1)
+        return {"loss": nats, "bits_per_char": nats / math.log(2), **metrics.compute()}
+
+
+# -- checks and the training cross-entropy (torch-free at import) ------------------------------
+
+
+def find_chain(graph: LayerGraph, locate: Any) -> Node:
+    """The network's one ``markov_chain`` node: fed by the input, the network's output."""
+    chains = [n for n in graph.nodes.values() if n.kind == "markov_chain"]
+    if len(chains) != 1:
+        raise locate(SpecError(f"counting fits one markov_chain node; the network has "
+                               f"{len(chains)}", path=("train", "regime"), received="counting",
+                               hint="a network of one markov_chain layer"))
+    (node,) = chains
+    if node.inputs != list(graph.inputs) or len(graph.nodes) != 1:
+        raise locate(SpecError("counting fits a network of one markov_chain layer that reads "
+                               "the input token ids", path=node.src,
+                               received=f"nodes {', '.join(graph.nodes)}"))
+    return node
+
+
+def check_vocab(data: Any, node: Node, locate: Any) -> None:
+    """The chain's vocabulary must be the data's: a text's characters, or every token id."""
+    vocab = node.params.vocab
+    text = data.prepared.raw.vocab
+    if text:
+        have, what = len(text), f"the text has {len(text)} distinct characters"
+    else:
+        (ids,) = data.train.inputs.values()
+        have = int(ids.max()) + 1 if ids.numel() else 0
+        what = f"the token ids run up to {have - 1}"
+        if have <= vocab:
+            return
+    if have != vocab:
+        raise locate(SpecError(f"the chain's vocabulary does not match the data: {what}",
+                               path=(*node.src, "vocab"), received=vocab,
+                               hint=f"set vocab: {have}"))
+
+
+def train_cross_entropy(pairs: torch.Tensor, counts: torch.Tensor, vocab: int,
+                        alpha: float) -> float:
+    """Mean -ln P(next | context) over the counted pairs, with add-alpha probabilities."""
+    import torch
+
+    contexts, row = torch.unique_consecutive(pairs // vocab, return_inverse=True)
+    totals = torch.zeros(len(contexts), dtype=torch.float64, device=counts.device)
+    totals.index_add_(0, row, counts)
+    logp = torch.log((counts + alpha) / (totals[row] + alpha * vocab))
+    return float(-(counts * logp).sum() / counts.sum())
