@@ -114,8 +114,8 @@ def forecast(run: str | Path) -> dict[str, Any]:
 
     from specc.data.prepare import apply_preprocess, load_raw
     from specc.data.splits import split_indices
+    from specc.runs.folder import load_spec, resolve_run
     from specc.train.api import load_model
-    from specc.train.rundir import load_spec, resolve_run
     from specc.types import TensorType
 
     path = resolve_run(run)
@@ -202,9 +202,9 @@ def markov_nats(train_ids: np.ndarray, test_ids: np.ndarray, order: int, vocab: 
 
 def char_model(run: Path, seconds: float) -> Result:
     from specc.data.prepare import load_raw
+    from specc.runs.folder import load_spec
     from specc.text_generation import generate
     from specc.train.api import evaluate
-    from specc.train.rundir import load_spec
 
     result = evaluate(run)
     loss = result["loss"]

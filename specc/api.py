@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import SpecError
 from .assembled import Spec, load
 
 if TYPE_CHECKING:
@@ -26,16 +25,6 @@ def build(spec: Spec | str | Path | dict[str, Any], network: str | None = None, 
     return build_module(s.network(network), seed=seed, logits=logits, device=device, dtype=dtype)
 
 
-def build_all(spec: Spec | str | Path | dict[str, Any], *, seed: int | None = 0,
-              device: str | None = None) -> dict[str, torch.nn.Module]:
-    """Every network of a spec, each seeded differently but deterministically."""
-    from .backends.torch import build_module
-
-    s = _spec(spec)
-    return {name: build_module(g, seed=None if seed is None else seed + i, device=device)
-            for i, (name, g) in enumerate(s.networks.items())}
-
-
 def save_weights(module: torch.nn.Module, path: str | Path) -> Path:
     """Write a module's state dict as safetensors, atomically (temp file, fsync, rename)."""
     from safetensors.torch import save
@@ -44,19 +33,6 @@ def save_weights(module: torch.nn.Module, path: str | Path) -> Path:
 
     state = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
     return atomic_write(path, save(state), "weights file")
-
-
-def load_weights(module: torch.nn.Module, path: str | Path, strict: bool = True) -> Any:
-    """Load safetensors weights into a module (never unpickles)."""
-    from .fileio import read_safetensors
-
-    p = Path(path)
-    state = read_safetensors(p, "weights file")
-    try:
-        return module.load_state_dict(state, strict=strict)
-    except RuntimeError as exc:
-        raise SpecError(f"weights in '{p}' do not fit the model: {str(exc).splitlines()[0]}",
-                        hint="were they saved from this spec?") from None
 
 
 def summary(spec: Spec | str | Path | dict[str, Any]) -> str:

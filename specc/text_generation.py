@@ -40,8 +40,8 @@ class TextModel:
 def load_text_model(run: str | Path, *, checkpoint: str = "best",
                     context: int | None = None) -> TextModel:
     """The network of a run trained on a character series, with its vocabulary."""
+    from .runs.folder import load_spec, resolve_run, run_file
     from .train.api import load_model
-    from .train.rundir import load_spec, resolve_run, run_file
 
     path = resolve_run(run)
     record_file = run_file(path, "data.json")  # a regular file inside the run, or None

@@ -142,8 +142,8 @@ def sample(run: str | Path, output: str | Path, *, n: int | None = None, seed: i
     """Draw what a trained generative or reconstructing network makes (see the module doc)."""
     import torch
 
+    from .runs.folder import load_run
     from .train.api import load_model
-    from .train.rundir import load_run
 
     image_format(output)  # before any work
     spec, _, info = load_run(run, checkpoint)
@@ -232,7 +232,7 @@ MAX_PANELS = 48
 def plot_runs(runs: list[str | Path], output: str | Path) -> Path:
     """Training curves from the runs' metrics.csv: one panel per quantity (loss, each metric,
     the learning rate when it changes), training solid and validation dashed."""
-    from .train.rundir import read_metrics, resolve_run
+    from .runs.folder import read_metrics, resolve_run
 
     image_format(output)  # before any work
     plt = _pyplot()
@@ -302,7 +302,7 @@ def _numeric(rows: list[dict[str, Any]], col: str) -> bool:
 
 
 def _spec_name(path: Path) -> str:
-    from .train.rundir import read_resolved
+    from .runs.folder import read_resolved
 
     name = read_resolved(path).data.get("name")
     return str(name) if isinstance(name, str) and name else path.name

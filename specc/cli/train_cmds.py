@@ -156,7 +156,7 @@ def _read_image(p: Path, run: str) -> Any:
     from PIL import Image
 
     from ..data.files import open_image
-    from ..train.rundir import load_spec
+    from ..runs.folder import load_spec
 
     t = next(iter(load_spec(run).graph.inputs.values()))
     with open_image(p) as im:
@@ -183,8 +183,8 @@ def predict(run: str, input_path: str, checkpoint: str, as_json: bool,
     """Print predictions of a trained run (class labels with probabilities for classifiers)."""
     import numpy as np
 
+    from ..runs.folder import resolve_run
     from ..train.api import predict as predict_api
-    from ..train.rundir import resolve_run
 
     load_plugins(plugins)
     resolve_run(run)

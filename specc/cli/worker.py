@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch.distributed as dist
 
     from ..errors import SpecError
+    from ..runs.folder import default_run_dir, resolve_run
     from ..train.api import _load, load_spec_with, run_training
-    from ..train.rundir import default_run_dir, resolve_run
     from ..train.session import DistInfo, Interrupted
     from .app import report_error
 

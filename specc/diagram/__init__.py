@@ -44,7 +44,7 @@ def load_any(spec: Any, overrides: list[str] | tuple[str, ...] = ()) -> Any:
     if isinstance(spec, Spec):
         return load(spec.resolved, overrides) if overrides else spec
     if isinstance(spec, (str, Path)) and Path(spec).is_dir():
-        from ..train.rundir import load_spec
+        from ..runs.folder import load_spec
 
         return load_spec(spec, overrides)
     return load(spec, overrides)

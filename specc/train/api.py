@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError
-from .rundir import (
+from ..runs.folder import (
     RunDir,
     RunLock,
     check_out,
@@ -224,7 +224,7 @@ def summary_text(spec: Any, regime: Any, status: str, logs: dict[str, Any], seco
 def load_model(run: str | Path, network: str | None = None, checkpoint: str = "best") -> Any:
     """The trained network of a run (inference form: probabilities, not logits)."""
     from ..backends.torch import build_module
-    from .rundir import load_run
+    from ..runs.folder import load_run
 
     spec, state, info = load_run(run, checkpoint)
     graph = spec.network(network)
@@ -232,7 +232,7 @@ def load_model(run: str | Path, network: str | None = None, checkpoint: str = "b
     if len(spec.networks) > 1:
         name = network or graph.name
         state = {k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")}
-    from .checkpoint import load_into
+    from ..runs.checkpoint import load_into
 
     load_into(model, state, f"{info['dir']}/checkpoints/{info['checkpoint']}")
     model.eval()
@@ -245,8 +245,8 @@ def evaluate(run: str | Path, *, split: str | None = None, device: str = "cpu",
     matrix for classifiers: ``{"split", "n", "loss", <metrics>, "confusion", "labels"}``."""
     from ..backends.torch.build import resolve_device
     from ..registry import current
+    from ..runs.folder import load_run
     from .progress import Progress
-    from .rundir import load_run
     from .session import Session
 
     spec, state, info = load_run(run, checkpoint)
@@ -322,7 +322,7 @@ def predict(run: str | Path, inputs: Any, *, device: str = "cpu", checkpoint: st
     import torch
 
     from ..data.prepare import apply_preprocess
-    from .rundir import read_data_record
+    from ..runs.folder import read_data_record
 
     run = resolve_run(run)
     model = load_model(run, checkpoint=checkpoint)

@@ -30,7 +30,7 @@ def launch(spec: Any, path: Path, *, overrides: list[str], resume: bool, device:
 
     if isinstance(source, Spec) or isinstance(source, dict) or source is None:
         # the workers need a file: the resolved spec goes into the run directory first
-        from .rundir import RunDir
+        from ..runs.folder import RunDir
 
         if not resume:
             RunDir(path).start(spec, fresh=True)

@@ -98,7 +98,8 @@ def test_dtype_and_device_options():
 
 
 def test_save_weights_round_trip(tmp_path):
-    from specc.api import load_weights, save_weights
+    from specc.api import save_weights
+    from specc.runs.checkpoint import load_weights
 
     spec = seed_cnn(1, 28)
     a = specc.build(spec, seed=1)
@@ -108,7 +109,7 @@ def test_save_weights_round_trip(tmp_path):
     for v, w in zip(a.state_dict().values(), b.state_dict().values(), strict=False):
         assert torch.equal(v, w)
     other = specc.build(seed_cnn(1, 28, classes=5))
-    with pytest.raises(specc.SpecError, match="do not fit the model"):
+    with pytest.raises(specc.SpecError, match="do not fit the network"):
         load_weights(other, tmp_path / "w.safetensors")
     (tmp_path / "bad.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(specc.SpecError, match="not a readable safetensors file"):

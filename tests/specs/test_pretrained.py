@@ -15,8 +15,8 @@ import yaml
 from safetensors.torch import load_file, save_file
 
 import specc
+from specc.runs.folder import load_run
 from specc.train.api import load_model, train
-from specc.train.rundir import load_run
 
 SPECS_DIR = Path(__file__).resolve().parents[2] / "specs"
 

@@ -17,8 +17,8 @@ from safetensors.torch import load_file, save_file
 
 from specc.cli import main
 from specc.errors import SpecError
+from specc.runs.folder import LOCK, RunLock, default_run_dir, load_run, read_metrics
 from specc.train.api import train
-from specc.train.rundir import LOCK, RunLock, default_run_dir, load_run, read_metrics
 
 TINY = """
 specc: 1

@@ -15,8 +15,8 @@ from specc.cli import main
 from specc.data.base import RawData
 from specc.data.splits import split_indices
 from specc.errors import SpecError
-from specc.train.api import evaluate, predict, train
 from specc.spec.training import SplitConfig, validate_train
+from specc.train.api import evaluate, predict, train
 
 IRIS = """
 specc: 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from specc.train.rundir import read_metrics
+from specc.runs.folder import read_metrics
 
 SPEC = """
 specc: 1

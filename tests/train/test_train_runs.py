@@ -13,8 +13,8 @@ from safetensors.torch import load_file
 
 from specc.cli import main
 from specc.errors import SpecError
+from specc.runs.folder import load_run, read_metrics
 from specc.train.api import evaluate, load_model, predict, train
-from specc.train.rundir import load_run, read_metrics
 
 MLP = """
 specc: 1
@@ -135,8 +135,8 @@ def test_aux_losses_are_added_to_the_loss(spec_file, tmp_path):
     run = train(path, out=tmp_path / "run", quiet=True)
     logged = run.metrics[0]
     from specc.api import build
-    from specc.data.prepare import prepare
     from specc.assembled import load
+    from specc.data.prepare import prepare
 
     spec = load(path)
     model = build(spec, seed=0)

@@ -14,9 +14,9 @@ import torch
 from safetensors.torch import load_file
 
 from specc.fileio import atomic_write
+from specc.runs.checkpoint import CheckpointStore, decode, encode
+from specc.runs.folder import load_run
 from specc.train.api import train
-from specc.train.checkpoint import CheckpointStore, decode, encode
-from specc.train.rundir import load_run
 
 SPEC = """
 specc: 1

@@ -110,7 +110,7 @@ def load_source(source: Any, *, network: str | None = None, weights: str | Path 
     if weights is not None:
         if run_dir is not None:
             notes.append(f"weights from {weights} instead of the run's checkpoint")
-        from ...api import load_weights
+        from ...runs.checkpoint import load_weights
 
         load_weights(module, weights)
         weights_from = str(weights)
@@ -122,13 +122,9 @@ def load_source(source: Any, *, network: str | None = None, weights: str | Path 
 def _load_run(run_dir: Path, overrides: Sequence[str]) -> tuple[Any, dict[str, Any], str,
                                                                 dict[str, Any] | None]:
     """(spec, state dict, checkpoint description, data record) of a run directory."""
-    from ...train.rundir import load_run
+    from ...runs.folder import load_run
 
-    spec, state, info = load_run(run_dir)
-    if overrides:
-        from ...train.rundir import load_spec
-
-        spec = load_spec(info["dir"], overrides)
+    spec, state, info = load_run(run_dir, overrides=tuple(overrides))
     where = f"{info['dir']}/checkpoints/{info['checkpoint']} (epoch {info.get('epoch')})"
     return spec, state, where, info.get("data") or None
 
@@ -138,7 +134,7 @@ def _load_state(module: Any, state: dict[str, Any], network: str, where: str) ->
     own = set(module.state_dict())
     if not (own & set(state)) and any(k.startswith(prefix) for k in state):
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    from ...train.checkpoint import load_into
+    from ...runs.checkpoint import load_into
 
     load_into(module, state, where, hint="the checkpoint was changed, or --set overrides "
               "changed the architecture")

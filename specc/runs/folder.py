@@ -479,14 +479,17 @@ def load_spec(run: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> A
     return load(read_resolved(run), overrides)
 
 
-def load_run(path: str | Path, checkpoint: str = "best") -> tuple[Any, dict[str, Any], dict[str, Any]]:
+def load_run(path: str | Path, checkpoint: str = "best",
+             overrides: list[str] | tuple[str, ...] = ()) -> tuple[Any, dict[str, Any],
+                                                                  dict[str, Any]]:
     """(Spec, state_dict, info) of a trained run; ``checkpoint`` best (falls back to last)
-    or last. ``info`` holds the checkpoint tag, its epoch/step/metrics, the data record and
-    the run directory. Reads only: nothing in the run folder is written."""
+    or last; ``overrides`` apply to the run's spec. ``info`` holds the checkpoint tag, its
+    epoch/step/metrics, the data record and the run directory. Reads only: nothing in the run
+    folder is written."""
     p = resolve_run(path)
     from .checkpoint import CheckpointStore
 
-    spec = load_spec(p)
+    spec = load_spec(p, overrides)
     store = CheckpointStore(p / "checkpoints", root=p)
     tag = checkpoint if store.exists(checkpoint) else "last"
     state_dict, state = store.load(tag)

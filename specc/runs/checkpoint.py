@@ -196,7 +196,7 @@ class CheckpointStore:
                 inside(self.root, f, "checkpoint file")
         model = read_safetensors(weights, "checkpoint file", device=str(map_location))
         tensors = read_safetensors(extra, "checkpoint file") if _present(extra) else {}
-        from .rundir import RUN_FILE_LIMIT, parse_json
+        from .folder import RUN_FILE_LIMIT, parse_json
 
         check_regular(info, "checkpoint file", RUN_FILE_LIMIT)
         doc = parse_json(read_text_bounded(info, "checkpoint file", RUN_FILE_LIMIT), str(info))
@@ -256,3 +256,10 @@ def load_into(module: Any, state: dict[str, Any], where: Any,
         why = lines[1] if len(lines) > 1 else (lines[0] if lines else "state does not fit")
         raise SpecError(f"the weights in {where} do not fit the network: {why[:300]}",
                         hint=hint) from None
+
+
+def load_weights(module: Any, path: str | Path) -> None:
+    """Load a safetensors weights file into a module (never unpickles); weights that do not
+    fit are a SpecError naming the file."""
+    state = read_safetensors(Path(path), "weights file")
+    load_into(module, state, f"'{path}'", hint="were they saved from this spec?")
