@@ -251,6 +251,10 @@ def _load(src: Source, overrides: list[str] | tuple[str, ...], check_requires: b
         if not train_errors:
             train = _validate_train(train_raw, train_errors)
     errors.extend(train_errors)
+    if train is not None:
+        from .spec.training import check_regime_support
+
+        errors.extend(check_regime_support(train, networks, regs.layers))
     if top.labels is not None and not errors:
         from .spec.training import check_labels
 

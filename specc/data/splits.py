@@ -18,11 +18,11 @@ def _count(value: float, n: int) -> int:
 def split_indices(n: int, split: Any, raw: RawData, *, series: bool) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Indices of the ``train``/``val``/``test`` parts and a record of how they were made.
 
-    ``split`` is a :class:`~specc.spec.training.SplitConfig`, ``"own"``, ``"none"`` or None
+    ``split`` is a :class:`~specc.spec.data_section.SplitConfig`, ``"own"``, ``"none"`` or None
     (the dataset's own split when it has one, else 20% validation with seed 0). Series are
     always split in time order: the held-out parts are the end of the series.
     """
-    from ..spec.training import SplitConfig
+    from ..spec.data_section import SplitConfig
 
     if split is None:
         split = "own" if raw.own_split else SplitConfig(val=0.2, seed=0,

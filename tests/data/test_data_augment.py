@@ -7,7 +7,7 @@ import torch
 
 from specc.data.augment import Augmenter
 from specc.errors import SpecError
-from specc.spec.training import AugmentConfig
+from specc.spec.data_section import AugmentConfig
 from specc.types import TensorType
 
 IMG = TensorType((2, 6, 6), feature_axis=0)

@@ -7,7 +7,7 @@ import pytest
 
 from specc.data.prepare import OutputTarget, apply_preprocess, prepare, windows
 from specc.errors import SpecError
-from specc.spec.training import DataConfig
+from specc.spec.data_section import DataConfig
 from specc.types import TensorType
 
 
