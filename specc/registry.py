@@ -1,10 +1,12 @@
-"""Registries for layer kinds, trainers, datasets and backends, filled from entry points.
+"""Registries for every nameable thing, filled from entry points.
 
-Built-in kinds register through the same entry-point groups third parties use
-(``specc.layers``, ``specc.trainers``, ``specc.datasets``, ``specc.backends``). Discovery is lazy
-(first lookup) and isolated: a plugin that fails to import, or that registers a name already
-taken, is recorded as broken with the reason and never breaks the others. Tests get a fresh
-registry with :func:`isolated`.
+Layer kinds, trainer regimes, datasets, backends, losses, metrics, optimizers, schedules,
+initializers and activation functions: built-ins register through the same entry-point groups
+third parties use (``specc.<group>``, see :data:`GROUPS`). Discovery is lazy, per group (first
+lookup), and isolated: a plugin that fails to import, or that registers a name already taken,
+is recorded as broken with the reason and never breaks the others. Tests get a fresh registry
+with :func:`isolated`. A base class that is not itself an entry is marked with
+:func:`abstract`.
 """
 
 from __future__ import annotations
@@ -21,13 +23,24 @@ from typing import Any
 
 from .errors import SpecError, did_you_mean
 
-GROUPS = {
-    "layers": "specc.layers",
-    "trainers": "specc.trainers",
-    "datasets": "specc.datasets",
-    "backends": "specc.backends",
-}
-_SINGULAR = {"layers": "layer", "trainers": "trainer", "datasets": "dataset", "backends": "backend"}
+_SINGULAR = {"layers": "layer", "trainers": "trainer", "datasets": "dataset", "backends": "backend",
+             "losses": "loss", "metrics": "metric", "optimizers": "optimizer",
+             "schedules": "schedule", "initializers": "initializer",
+             "activations": "activation"}
+GROUPS = {group: f"specc.{group}" for group in _SINGULAR}
+#: Groups whose entries are :class:`specc.entries.Entry` classes (checked when registered).
+ENTRY_GROUPS = ("losses", "metrics", "optimizers", "schedules", "initializers", "activations")
+
+
+def abstract(cls: type) -> type:
+    """Mark ``cls`` as a base class, not an entry (subclasses are not marked)."""
+    cls._specc_abstract = cls  # type: ignore[attr-defined]
+    return cls
+
+
+def is_abstract(cls: Any) -> bool:
+    """Whether ``cls`` itself (not a parent) was marked with :func:`abstract`."""
+    return isinstance(cls, type) and cls.__dict__.get("_specc_abstract") is cls
 
 
 class RegistryError(Exception):
@@ -60,6 +73,7 @@ class Registry:
 
     def __init__(self, kind: str) -> None:
         self.kind = kind  # "layers", "trainers", ...
+        self.what = _SINGULAR[kind]  # "layer", "trainer", ... (for messages)
         self._entries: dict[str, Any] = {}
         self._origin: dict[str, str] = {}
         self._aliases: dict[str, str] = {}
@@ -144,7 +158,7 @@ class Registry:
 
 
 class Registries:
-    """The four registries plus the plugin table; discovery happens on first use."""
+    """One registry per group plus the plugin table; discovery happens on first use."""
 
     def __init__(self, discover: bool = True) -> None:
         self._regs = {kind: Registry(kind) for kind in GROUPS}
@@ -175,20 +189,45 @@ class Registries:
     def backends(self) -> Registry:
         return self["backends"]
 
+    @property
+    def losses(self) -> Registry:
+        return self["losses"]
+
+    @property
+    def metrics(self) -> Registry:
+        return self["metrics"]
+
+    @property
+    def optimizers(self) -> Registry:
+        return self["optimizers"]
+
+    @property
+    def schedules(self) -> Registry:
+        return self["schedules"]
+
+    @property
+    def initializers(self) -> Registry:
+        return self["initializers"]
+
+    @property
+    def activations(self) -> Registry:
+        return self["activations"]
+
     # -- discovery ------------------------------------------------------------------------
     def ensure_discovered(self, *kinds: str) -> None:
         """Load the entry points of ``kinds`` (default: every group) not loaded yet.
 
         Groups load on first use, so validating a spec without a ``train:`` section never
-        imports the dataset and trainer modules (and numpy with them)."""
+        imports the dataset, trainer, loss or metric modules (and numpy with them)."""
         todo = [k for k in (kinds or GROUPS) if k not in self._discovered]
         if not todo:
             return
         self._discovered.update(todo)
         found = []
         dists: dict[int, tuple[str, str | None]] = {}  # METADATA is slow to read: once each
+        every = metadata.entry_points()  # one scan of the installed distributions
         for kind in todo:
-            for ep in metadata.entry_points(group=GROUPS[kind]):
+            for ep in every.select(group=GROUPS[kind]):
                 if ep.dist is None:
                     found.append((kind, ep, ep.module, None))
                     continue
@@ -234,8 +273,7 @@ class Registries:
         own = getattr(obj, "name", None)
         own = own if isinstance(own, str) and own else name
         try:
-            if kind == "layers":
-                _check_layer_kind(obj, value)
+            _check(kind, obj, value)
             reg.register(obj, own, origin=f"{module} ({dist})", provider=dist)
         except RegistryError as exc:
             reg._broken_names.setdefault(name, dist)
@@ -286,6 +324,31 @@ class Registries:
     def _has_entries_from(self, module: str) -> bool:
         return any(origin.split(" ")[0] == module
                    for reg in self._regs.values() for origin in reg._origin.values())
+
+
+def _check(kind: str, obj: Any, value: str, name: str | None = None) -> None:
+    """Refuse an entry that cannot be one of ``kind`` (an abstract base included)."""
+    if is_abstract(obj):
+        raise RegistryError(f"{value} is an abstract base, not a {_SINGULAR[kind]}")
+    if kind == "layers":
+        _check_layer_kind(obj, value, name)
+    elif kind in ENTRY_GROUPS:
+        _check_entry(kind, obj, value, name)
+
+
+def _check_entry(kind: str, obj: Any, value: str, name: str | None) -> None:
+    """A loss, metric, ... entry: a subclass of the group's base in :mod:`specc.entries`."""
+    from .entries import BASES
+
+    base = BASES[kind]
+    name = name or getattr(obj, "name", None)
+    problems = []
+    if not (isinstance(obj, type) and issubclass(obj, base)):
+        problems.append(f"it must subclass {base.__module__}.{base.__qualname__}")
+    if not isinstance(name, str) or not _SNAKE.match(name):
+        problems.append(f"'name' must be a snake_case string (received {name!r})")
+    if problems:
+        raise RegistryError(f"{value} is not a {_SINGULAR[kind]}: " + "; ".join(problems))
 
 
 def _check_layer_kind(obj: Any, value: str, name: str | None = None) -> None:
@@ -351,8 +414,7 @@ def _register(kind: str, obj: Any = None, *, name: str | None = None) -> Any:
         regs = current()
         regs.ensure_discovered()
         info = regs._plugin(getattr(o, "__module__", "?"), None)
-        if kind == "layers":
-            _check_layer_kind(o, f"{o.__module__}.{o.__qualname__}", name)
+        _check(kind, o, f"{o.__module__}.{o.__qualname__}", name)
         regs._regs[kind].register(o, name)
         info.provides.setdefault(kind, []).append(name or o.name)
         return o
@@ -378,6 +440,36 @@ def register_dataset(obj: Any = None, *, name: str | None = None) -> Any:
 def register_backend(obj: Any = None, *, name: str | None = None) -> Any:
     """Register a backend in the current registry (decorator)."""
     return _register("backends", obj, name=name)
+
+
+def register_loss(obj: Any = None, *, name: str | None = None) -> Any:
+    """Register a loss (a :class:`specc.entries.Loss` subclass) in the current registry."""
+    return _register("losses", obj, name=name)
+
+
+def register_metric(obj: Any = None, *, name: str | None = None) -> Any:
+    """Register a metric (a :class:`specc.entries.Metric` subclass) in the current registry."""
+    return _register("metrics", obj, name=name)
+
+
+def register_optimizer(obj: Any = None, *, name: str | None = None) -> Any:
+    """Register an optimizer (a :class:`specc.entries.Optimizer` subclass)."""
+    return _register("optimizers", obj, name=name)
+
+
+def register_schedule(obj: Any = None, *, name: str | None = None) -> Any:
+    """Register a learning-rate schedule (a :class:`specc.entries.Schedule` subclass)."""
+    return _register("schedules", obj, name=name)
+
+
+def register_initializer(obj: Any = None, *, name: str | None = None) -> Any:
+    """Register a weight initializer (a :class:`specc.entries.Initializer` subclass)."""
+    return _register("initializers", obj, name=name)
+
+
+def register_activation(obj: Any = None, *, name: str | None = None) -> Any:
+    """Register an activation function (a :class:`specc.entries.Activation` subclass)."""
+    return _register("activations", obj, name=name)
 
 
 def layers() -> Registry:

@@ -6,42 +6,18 @@ from typing import Any
 
 from pydantic import Field
 
+from ..registry import current
 from ..types import TensorType
 from .base import ActivationName, Example, LayerKind, Params
 
 
 def make_activation(name: str, axis: int = -1, negative_slope: float = 0.3) -> Any:
-    """A torch module computing activation ``name``; ``axis`` is the softmax axis (batched).
-
-    ``leaky_relu`` uses Keras's default slope 0.3; ``step`` is the Heaviside step (x > 0).
-    """
-    import torch
-    from torch import nn
-
-    class Step(nn.Module):
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return (x > 0).to(x.dtype)
-
-    table: dict[str, Any] = {
-        "linear": nn.Identity,
-        "relu": nn.ReLU,
-        "relu6": nn.ReLU6,
-        "leaky_relu": lambda: nn.LeakyReLU(negative_slope),
-        "elu": nn.ELU,
-        "selu": nn.SELU,
-        "gelu": nn.GELU,
-        "sigmoid": nn.Sigmoid,
-        "hard_sigmoid": nn.Hardsigmoid,
-        "tanh": nn.Tanh,
-        "softmax": lambda: nn.Softmax(dim=axis),
-        "log_softmax": lambda: nn.LogSoftmax(dim=axis),
-        "softplus": nn.Softplus,
-        "softsign": nn.Softsign,
-        "swish": nn.SiLU,
-        "silu": nn.SiLU,
-        "step": Step,
-    }
-    return table[name]()
+    """A torch module computing activation ``name`` (a registry entry); ``axis`` is the softmax
+    axis (batched); ``negative_slope`` goes to functions that take it (leaky_relu)."""
+    entry = current().activations.get(name)
+    params = {"negative_slope": negative_slope} if "negative_slope" in entry.Params.model_fields \
+        else {}
+    return entry.build(entry.Params(**params), axis)
 
 
 class ActivationParams(Params):

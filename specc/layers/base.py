@@ -23,26 +23,21 @@ Fused ``activation:`` is applied by the backend when ``Params`` has an ``activat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from ..entries import Choice, RegistryChoice, RegistryName
 from ..errors import SpecError, fmt_shapes
 from ..types import TensorType
 
 if TYPE_CHECKING:
     import torch
 
-ActivationName = Literal[
-    "linear", "relu", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "hard_sigmoid", "tanh",
-    "softmax", "log_softmax", "softplus", "softsign", "swish", "silu", "step", "relu6",
-]
-ACTIVATIONS: tuple[str, ...] = ActivationName.__args__  # type: ignore[attr-defined]
-
-Initializer = Literal[
-    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal", "orthogonal",
-    "identity", "zeros", "ones", "uniform", "normal", "torch_default",
-]
+#: An activation function's name, checked against the ``activations`` registry group.
+ActivationName = Annotated[str, RegistryName("activations")]
+#: An initializer, ``name`` or ``{name: {params}}``, checked against ``initializers``.
+Initializer = Annotated[Choice, RegistryChoice("initializers")]
 
 
 class Params(BaseModel):

@@ -9,17 +9,18 @@ import pytest
 import torch
 from sklearn import metrics as skm
 
-from specc.spec.training import Choice, _Errors, parse_choice
+from specc.entries import Choice
+from specc.registry import current
+from specc.spec.choices import Problems, parse_choice
 from specc.train.losses import make_loss
 from specc.train.metrics import MetricSet, OutputKind
-from specc.train.names import LOSSES, METRICS, OPTIMIZERS, SCHEDULES
 from specc.train.optim import Schedule, make_optimizer
 from specc.types import TensorType
 
 
-def choice(table, raw) -> Choice:
-    errs = _Errors()
-    c = parse_choice(raw, table, (), errs)
+def choice(group, raw) -> Choice:
+    errs = Problems()
+    c = parse_choice(raw, group, (), errs)
     assert not errs.items, errs.items
     return c
 
@@ -36,15 +37,15 @@ PROBS = torch.softmax(LOGITS, dim=1)
 
 def test_cross_entropy_on_logits_and_probabilities():
     ref = skm.log_loss(LABELS.numpy(), PROBS.numpy(), labels=range(4))
-    on_logits = make_loss(choice(LOSSES, "cross_entropy"), VEC, "softmax", "softmax")
-    on_probs = make_loss(choice(LOSSES, "categorical_crossentropy"), VEC, None, "softmax")
-    linear = make_loss(choice(LOSSES, "cross_entropy"), VEC, None, None)
+    on_logits = make_loss(choice("losses", "cross_entropy"), VEC, "softmax", "softmax")
+    on_probs = make_loss(choice("losses", "categorical_crossentropy"), VEC, None, "softmax")
+    linear = make_loss(choice("losses", "cross_entropy"), VEC, None, None)
     assert float(on_logits(LOGITS, LABELS)) == pytest.approx(ref, rel=1e-5)
     assert float(on_probs(PROBS, LABELS)) == pytest.approx(ref, rel=1e-5)
     assert float(linear(LOGITS, LABELS)) == pytest.approx(ref, rel=1e-5)
     onehot = torch.nn.functional.one_hot(LABELS, 4).float()
     assert float(on_logits(LOGITS, onehot)) == pytest.approx(ref, rel=1e-5)
-    smooth = make_loss(choice(LOSSES, {"cross_entropy": {"label_smoothing": 0.1}}), VEC,
+    smooth = make_loss(choice("losses", {"cross_entropy": {"label_smoothing": 0.1}}), VEC,
                        "softmax", "softmax")
     want = torch.nn.CrossEntropyLoss(label_smoothing=0.1)(LOGITS, LABELS)
     assert torch.allclose(smooth(LOGITS, LABELS), want)
@@ -54,7 +55,7 @@ def test_cross_entropy_on_sequences_uses_feature_axis():
     seq = TensorType((5, 4))
     logits = torch.randn(3, 5, 4, generator=g)
     y = torch.randint(0, 4, (3, 5), generator=g)
-    fn = make_loss(choice(LOSSES, "cross_entropy"), seq, "softmax", "softmax")
+    fn = make_loss(choice("losses", "cross_entropy"), seq, "softmax", "softmax")
     want = torch.nn.functional.cross_entropy(logits.reshape(-1, 4), y.reshape(-1))
     assert torch.allclose(fn(logits, y), want, atol=1e-6)
 
@@ -64,8 +65,8 @@ def test_binary_cross_entropy():
     z = torch.randn(32, 1, generator=g)
     y = torch.randint(0, 2, (32, 1), generator=g).float()
     ref = skm.log_loss(y.numpy().ravel(), torch.sigmoid(z).numpy().ravel())
-    for fn, pred in [(make_loss(choice(LOSSES, "bce"), t, "sigmoid", "sigmoid"), z),
-                     (make_loss(choice(LOSSES, "binary_crossentropy"), t, None, "sigmoid"),
+    for fn, pred in [(make_loss(choice("losses", "bce"), t, "sigmoid", "sigmoid"), z),
+                     (make_loss(choice("losses", "binary_crossentropy"), t, None, "sigmoid"),
                       torch.sigmoid(z))]:
         assert float(fn(pred, y)) == pytest.approx(ref, rel=1e-5)
 
@@ -75,12 +76,12 @@ def test_binary_cross_entropy():
     ("mae", skm.mean_absolute_error), ("absolute", skm.mean_absolute_error)])
 def test_regression_losses(name, ref):
     p, y = torch.randn(20, 3, generator=g), torch.randn(20, 3, generator=g)
-    fn = make_loss(choice(LOSSES, name), TensorType((3,)), None, None)
+    fn = make_loss(choice("losses", name), TensorType((3,)), None, None)
     assert float(fn(p, y)) == pytest.approx(ref(y.numpy(), p.numpy()), rel=1e-5)
 
 
 def test_regression_loss_sees_activated_output():
-    fn = make_loss(choice(LOSSES, "mse"), VEC, "sigmoid", "sigmoid")
+    fn = make_loss(choice("losses", "mse"), VEC, "sigmoid", "sigmoid")
     y = torch.rand(32, 4, generator=g)
     want = skm.mean_squared_error(y.numpy(), torch.sigmoid(LOGITS).numpy())
     assert float(fn(LOGITS, y)) == pytest.approx(want, rel=1e-5)
@@ -88,7 +89,7 @@ def test_regression_loss_sees_activated_output():
 
 def test_huber():
     p, y = 3 * torch.randn(50, 2, generator=g), torch.randn(50, 2, generator=g)
-    fn = make_loss(choice(LOSSES, {"huber": {"delta": 0.7}}), TensorType((2,)), None, None)
+    fn = make_loss(choice("losses", {"huber": {"delta": 0.7}}), TensorType((2,)), None, None)
     d = (p - y).abs()
     manual = torch.where(d <= 0.7, 0.5 * d**2, 0.7 * (d - 0.35)).mean()
     assert torch.allclose(fn(p, y), manual)
@@ -98,30 +99,30 @@ def test_huber():
 def test_hinge_binary_and_multiclass_match_sklearn():
     score = torch.randn(40, 1, generator=g)
     y01 = torch.randint(0, 2, (40,), generator=g)
-    fn = make_loss(choice(LOSSES, "hinge"), TensorType((1,)), None, None)
+    fn = make_loss(choice("losses", "hinge"), TensorType((1,)), None, None)
     ref = skm.hinge_loss(y01.numpy() * 2 - 1, score.numpy().ravel())
     assert float(fn(score, y01.float())) == pytest.approx(ref, rel=1e-5)
     assert float(fn(score, (y01 * 2 - 1).float())) == pytest.approx(ref, rel=1e-5)
-    multi = make_loss(choice(LOSSES, "hinge"), VEC, None, None)
+    multi = make_loss(choice("losses", "hinge"), VEC, None, None)
     ref = skm.hinge_loss(LABELS.numpy(), LOGITS.numpy(), labels=range(4))
     assert float(multi(LOGITS, LABELS)) == pytest.approx(ref, rel=1e-5)
 
 
 def test_kl_divergence():
     target = torch.softmax(torch.randn(32, 4, generator=g), dim=1)
-    fn = make_loss(choice(LOSSES, "kl_divergence"), VEC, "softmax", "softmax")
+    fn = make_loss(choice("losses", "kl_divergence"), VEC, "softmax", "softmax")
     want = torch.nn.functional.kl_div(torch.log_softmax(LOGITS, 1), target, reduction="batchmean")
     assert torch.allclose(fn(LOGITS, target), want, atol=1e-6)
     from scipy.special import rel_entr
 
     ref = rel_entr(target.numpy(), PROBS.numpy()).sum(axis=1).mean()
     assert float(fn(LOGITS, target)) == pytest.approx(ref, rel=1e-4)
-    on_probs = make_loss(choice(LOSSES, "kld"), VEC, None, "softmax")
+    on_probs = make_loss(choice("losses", "kld"), VEC, None, "softmax")
     assert float(on_probs(PROBS, target)) == pytest.approx(ref, rel=1e-4)
 
 
 def test_every_loss_is_tested():
-    assert set(LOSSES.names()) == {"mse", "mae", "huber", "binary_cross_entropy", "hinge",
+    assert set(current().losses.names()) == {"mse", "mae", "huber", "binary_cross_entropy", "hinge",
                                    "cross_entropy", "kl_divergence"}
 
 
@@ -156,13 +157,13 @@ def run(opt_factory, steps: int = 5) -> torch.Tensor:
      lambda p: torch.optim.AdamW(p, lr=0.01, eps=1e-7, weight_decay=0.1)),
 ])
 def test_optimizers_match_torch(raw, ref):
-    c = choice(OPTIMIZERS, raw)
+    c = choice("optimizers", raw)
     assert torch.equal(run(lambda p: make_optimizer(c, p)), run(ref))
 
 
 def test_gradient_descent_is_w_minus_lr_grad():
     w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
-    opt = make_optimizer(choice(OPTIMIZERS, {"gd": {"lr": 0.5}}), [w])
+    opt = make_optimizer(choice("optimizers", {"gd": {"lr": 0.5}}), [w])
     (w**2).sum().backward()
     opt.step()
     assert w.detach().tolist() == [0.0, 0.0]
@@ -171,14 +172,14 @@ def test_gradient_descent_is_w_minus_lr_grad():
 def test_optimizer_skips_frozen_parameters():
     a, b = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))
     b.requires_grad_(False)
-    opt = make_optimizer(choice(OPTIMIZERS, "adam"), [a, b])
+    opt = make_optimizer(choice("optimizers", "adam"), [a, b])
     assert len(opt.param_groups[0]["params"]) == 1
 
 
 def lrs(raw, epochs: int, values=None) -> list[float]:
     w = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([w], lr=1.0)
-    sched = Schedule(choice(SCHEDULES, raw), opt, epochs)
+    sched = Schedule(choice("schedules", raw), opt, epochs)
     out = []
     for e in range(epochs):
         out.append(opt.param_groups[0]["lr"])
@@ -200,7 +201,7 @@ def test_schedules():
 
 
 def metric_set(names, kind) -> MetricSet:
-    return MetricSet([choice(METRICS, n) for n in names], kind, torch.device("cpu"))
+    return MetricSet([choice("metrics", n) for n in names], kind, torch.device("cpu"))
 
 
 def test_classification_metrics_match_sklearn():

@@ -25,10 +25,16 @@ from ...registry import Registry, current
 _DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
            "bfloat16": torch.bfloat16}
 FINAL_PROBABILITY = ("softmax", "sigmoid")
-# Fused activations emitted as direct calls (others, e.g. leaky_relu with Keras's slope or
-# step, stay modules built by make_activation).
-_FUNCTIONAL = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
-               "softmax": torch.softmax, "log_softmax": torch.log_softmax}
+
+
+def _direct_call(act: str, axis: int) -> tuple[Any, dict[str, Any]] | None:
+    """(function, kwargs) when the activation entry offers a plain torch function (emitted as
+    a direct call: no module-call overhead), else None (a module built by make_activation)."""
+    entry = current().activations.get(act)
+    fn = entry.function()
+    if fn is None:
+        return None
+    return fn, ({"dim": axis} if entry.uses_axis else {})
 
 
 def attr_name(node_name: str) -> str:
@@ -75,11 +81,11 @@ def apply_activation(model: nn.Module, graph: LayerGraph, name: str, value: Any)
     act = node.activation
     if act is None or not current().layers.get(node.kind).fuses_activation:
         return value
-    fn = _FUNCTIONAL.get(act)
-    if fn is None:
-        return model.get_submodule(activation_attrs(graph)[name])(value)
     axis = batched_axis(node.type.feature_axis if node.type is not None else -1)
-    return fn(value, dim=axis) if act in ("softmax", "log_softmax") else fn(value)
+    direct = _direct_call(act, axis)
+    if direct is None:
+        return model.get_submodule(activation_attrs(graph)[name])(value)
+    return direct[0](value, **direct[1])
 
 
 class SpeccModule(fx.GraphModule):
@@ -185,10 +191,9 @@ def _codegen(graph: LayerGraph, layers: Registry, logits: bool) -> tuple[nn.Modu
         act = node.activation if kind.fuses_activation else None
         if act is not None and not (logits and name in outputs and act in FINAL_PROBABILITY):
             axis = batched_axis(node.type.feature_axis if node.type is not None else -1)
-            fn = _FUNCTIONAL.get(act)
-            if fn is not None:  # a plain call: no module-call overhead in the hot path
-                kwargs = {"dim": axis} if act in ("softmax", "log_softmax") else {}
-                value = g.call_function(fn, (value,), kwargs)
+            direct = _direct_call(act, axis)
+            if direct is not None:  # a plain call: no module-call overhead in the hot path
+                value = g.call_function(direct[0], (value,), direct[1])
             else:
                 act_name = act_attrs[name]
                 root.add_module(act_name, make_activation(act, axis))
