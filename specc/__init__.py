@@ -15,9 +15,15 @@ from typing import Any
 
 from .errors import SpecError
 from .registry import (
+    register_activation,
     register_backend,
     register_dataset,
+    register_initializer,
     register_layer,
+    register_loss,
+    register_metric,
+    register_optimizer,
+    register_schedule,
     register_trainer,
 )
 
@@ -56,5 +62,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'specc' has no attribute {name!r}")
 
 
-__all__ = ["SpecError", "__version__", "register_backend", "register_dataset", "register_layer",
-           "register_trainer", *_LAZY]
+__all__ = ["SpecError", "__version__", "register_activation", "register_backend",
+           "register_dataset", "register_initializer", "register_layer", "register_loss",
+           "register_metric", "register_optimizer", "register_schedule", "register_trainer",
+           *_LAZY]
