@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError, core_schema
 
-from .errors import did_you_mean
 from .registry import abstract, current
 
 if TYPE_CHECKING:
@@ -224,13 +223,12 @@ class Choice:
 
 
 def _unknown(group: str, value: Any) -> PydanticCustomError:
-    reg = current()[group]
-    names = reg.names()
-    hint = did_you_mean(str(value), names) if isinstance(value, str) else None
-    return PydanticCustomError(
-        "registry_name", "unknown {what} {value}{hint}",
-        {"what": reg.what, "value": repr(value),
-         "hint": f" ({hint})" if hint else f" (one of: {', '.join(names)})"})
+    """A literal error listing the known names (shown as ``must be one of ...`` with a
+    did-you-mean hint, as for any closed set of words)."""
+    names = current()[group].names()
+    expected = ", ".join(f"'{n}'" for n in names[:-1]) + f" or '{names[-1]}'" if names else ""
+    return PydanticCustomError("literal_error", "Input should be {expected}",
+                               {"expected": expected})
 
 
 class RegistryName:
@@ -269,9 +267,11 @@ class RegistryChoice(RegistryName):
             name, params = next(iter(value.items()))
             params = {} if params is None else params
         else:
+            what = current()[self.group].what
             raise PydanticCustomError(
-                "registry_choice", "must be a {what} name or a mapping {{name: {{parameters}}}}",
-                {"what": current()[self.group].what})
+                "registry_choice", "must be {what} name or a mapping {form}",
+                {"what": ("an " if what[0] in "aeiou" else "a ") + what,
+                 "form": "{name: {parameters}}"})
         canon = super().validate(name)
         entry = current()[self.group].get(canon)
         if not isinstance(params, dict):
@@ -305,4 +305,4 @@ def _problem(e: Any, model: type[BaseModel]) -> str:
         allowed = ", ".join(model.model_fields) or "none"
         return f"unknown field '{where}' (allowed: {allowed})"
     msg = e["msg"].removeprefix("Value error, ")
-    return f"{where}: {msg[0].lower() + msg[1:]} (received {e['input']!r})" if where else msg
+    return f"{where}: {msg[0].lower() + msg[1:]}" if where else msg
