@@ -22,7 +22,8 @@ def build(spec: Spec | str | Path | dict[str, Any], network: str | None = None, 
     from .backends.torch import build_module
 
     s = _spec(spec)
-    return build_module(s.network(network), seed=seed, logits=logits, device=device, dtype=dtype)
+    return build_module(s.network(network), seed=seed, logits=logits, device=device, dtype=dtype,
+                        pretrained=s.pretrained_for(network))
 
 
 def save_weights(module: torch.nn.Module, path: str | Path) -> Path:

@@ -125,7 +125,7 @@ class Spec:
     resolved: dict[str, Any]
     source: Source
     train: Any = None  # TrainConfig when the spec has a train section
-    meta: dict[str, Any] = field(default_factory=dict)
+    pretrained: dict[str, Pretrained] = field(default_factory=dict)  # network -> its weights
 
     @property
     def family(self) -> str | None:
@@ -156,6 +156,13 @@ class Spec:
                             f"({', '.join(self.networks)}); name one",
                             hint="e.g. network='generator'")
         return next(iter(self.networks.values()))
+
+    def pretrained_for(self, network: str | None = None) -> Pretrained | None:
+        """The ``pretrained:`` weights to load into ``network`` when it is built fresh (its
+        file made absolute), or None."""
+        graph = self.network(network)
+        return next((cfg for name, cfg in self.pretrained.items()
+                     if self.networks[name] is graph), None)
 
     def network(self, name: str | None = None) -> LayerGraph:
         if name is None:
@@ -259,20 +266,22 @@ def _load(src: Source, overrides: list[str] | tuple[str, ...], check_requires: b
         from .spec.training import check_labels
 
         errors.extend(check_labels(top.labels, train, networks))
+    pretrained = {}
     if top.pretrained is not None and not errors:
-        _attach_pretrained(top.pretrained, networks, src, errors)
+        pretrained = _pretrained(top.pretrained, networks, src, errors)
     if errors:
         raise SpecError.collect(errors)
     name = top.name or (src.file and Path(src.file).stem) or "model"
     resolved = _resolved(data, top, networks, train)
-    return Spec(name=name, networks=networks, top=top, resolved=resolved, source=src, train=train)
+    return Spec(name=name, networks=networks, top=top, resolved=resolved, source=src, train=train,
+                pretrained=pretrained)
 
 
-def _attach_pretrained(cfg: Pretrained, networks: dict[str, LayerGraph], src: Source,
-                       errors: list[SpecError]) -> None:
-    """Hand ``pretrained`` (its file made absolute) to the network's build through
-    ``graph.meta``. It is left out of the resolved spec: a run's checkpoints hold the loaded
-    weights, so rebuilding a run never reads the file again."""
+def _pretrained(cfg: Pretrained, networks: dict[str, LayerGraph], src: Source,
+                errors: list[SpecError]) -> dict[str, Pretrained]:
+    """``pretrained`` (its file made absolute) by network name, for :meth:`Spec.pretrained_for`.
+    It is left out of the resolved spec: a run's checkpoints hold the loaded weights, so
+    rebuilding a run never reads the file again."""
     name = cfg.network or (next(iter(networks)) if len(networks) == 1 else None)
     if name not in networks:
         from .errors import did_you_mean
@@ -282,7 +291,7 @@ def _attach_pretrained(cfg: Pretrained, networks: dict[str, LayerGraph], src: So
                                 path=("pretrained", "network"), received=cfg.network,
                                 hint=did_you_mean(str(name), networks)
                                 or "networks: " + ", ".join(networks)))
-        return
+        return {}
     names = list(networks[name].nodes)
     prefixes = {n.rsplit(".", i)[0] for n in names for i in range(n.count(".") + 1)}
     for i, pattern in enumerate(cfg.nodes or ()):
@@ -298,7 +307,7 @@ def _attach_pretrained(cfg: Pretrained, networks: dict[str, LayerGraph], src: So
     path = expand_user(cfg.file)
     if not path.is_absolute() and src.file and not src.file.startswith("<"):
         path = Path(src.file).resolve().parent / path
-    networks[name].meta["pretrained"] = cfg.model_copy(update={"file": str(path)})
+    return {name: cfg.model_copy(update={"file": str(path)})}
 
 
 def node_selected(name: str, patterns: list[str] | None) -> bool:

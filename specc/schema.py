@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
-from .registry import current
 from .assembled import TopLevel
+from .registry import current
 
 
 def _node_model(name: str, kind: Any) -> type[BaseModel]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .graph.ir import LayerGraph
 from .assembled import Spec
+from .graph.ir import LayerGraph
 
 
 def rows(graph: LayerGraph) -> list[tuple[str, str, str, str, str]]:

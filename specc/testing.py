@@ -72,8 +72,8 @@ def run_layer_test(kind: type[LayerKind] | str, example: Example, *, onnx: bool 
     """Run the whole harness for one example; raises AssertionError describing a failure."""
     import torch
 
-    from .backends.torch import build_module, count_torch_params
     from .assembled import graph_to_dict, load
+    from .backends.torch import build_module, count_torch_params
 
     spec = load(example_spec(kind, example))
     graph = spec.graph
@@ -150,8 +150,8 @@ def check_docstring(kind: type[LayerKind]) -> None:
     line = docstring_example(kind)
     assert line is not None, f"layer kind '{kind.name}' has no ``Example`` in its docstring"
     assert kind.examples, f"layer kind '{kind.name}' declares no examples"
-    from .errors import SpecError
     from .assembled import load
+    from .errors import SpecError
 
     errors: list[SpecError] = []
     for ex in kind.examples:  # the line must fit the input shapes of one of the examples

@@ -19,7 +19,8 @@ class TorchBackend:
     def compile(self, spec: Any, network: str | None = None, **options: Any) -> Any:
         from .torch import build_module
 
-        return build_module(spec.network(network), **options)
+        return build_module(spec.network(network), pretrained=spec.pretrained_for(network),
+                            **options)
 
 
 class OnnxBackend:
@@ -37,8 +38,8 @@ class OnnxBackend:
 def compile_spec(spec: Any, backend: str = "torch", network: str | None = None,
                  **options: Any) -> Any:
     """Compile ``spec`` (path, name, dict or Spec) with a registered backend."""
-    from ..registry import current
     from ..assembled import Spec, load
+    from ..registry import current
 
     if not isinstance(spec, Spec):
         spec = load(spec)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PathT
@@ -45,7 +45,6 @@ class LayerGraph:
     nodes: dict[str, Node]
     outputs: list[str]
     src: PathT = ()
-    meta: dict[str, Any] = field(default_factory=dict)
 
     def type_of(self, name: str) -> TensorType:
         if name in self.inputs:

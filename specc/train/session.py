@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from ..errors import SpecError
-from .progress import Progress
 from ..runs.folder import RunDir
+from .progress import Progress
 
 
 @dataclass
@@ -115,7 +115,7 @@ class Session:
 
         graph = self.spec.network(network)
         model = build_module(graph, seed=self.cfg.seed + seed_offset, logits=logits,
-                             device=self.device)
+                             device=self.device, pretrained=self.spec.pretrained_for(network))
         if self.device.type == "cpu" and channels_last_helps(graph):
             model = model.to(memory_format=torch.channels_last)
             self.channels_last = True

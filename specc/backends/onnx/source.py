@@ -105,7 +105,8 @@ def load_source(source: Any, *, network: str | None = None, weights: str | Path 
     graph = spec.network(name)
     from ..torch import build_module
 
-    module = build_module(graph, seed=seed)
+    fresh = weights is None and run_dir is None
+    module = build_module(graph, seed=seed, pretrained=spec.pretrained_for(name) if fresh else None)
     notes = []
     if weights is not None:
         if run_dir is not None:

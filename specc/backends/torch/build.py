@@ -101,9 +101,11 @@ _RESERVED = frozenset(dir(SpeccModule(nn.Module(), fx.Graph()))) | {"input_names
 
 def build_module(graph: LayerGraph, *, seed: int | None = 0, logits: bool = False,
                  device: str | torch.device | None = None, dtype: str | torch.dtype | None = None,
-                 layers: Registry | None = None) -> SpeccModule:
+                 layers: Registry | None = None, pretrained: Any = None) -> SpeccModule:
     """Compile ``graph`` into a module. ``seed`` makes initialisation deterministic (the global
-    torch RNG state is restored afterwards); ``device``/``dtype`` place the parameters."""
+    torch RNG state is restored afterwards); ``device``/``dtype`` place the parameters;
+    ``pretrained`` (a spec's ``pretrained:`` section, see :meth:`Spec.pretrained_for`) loads
+    weights into part of it (transfer learning)."""
     layers = layers or current().layers
     if seed is not None:
         rng_state = torch.random.get_rng_state()
@@ -124,10 +126,10 @@ def build_module(graph: LayerGraph, *, seed: int | None = 0, logits: bool = Fals
     gm.input_names = list(graph.inputs)
     gm.output_names = list(graph.outputs)
     _freeze(gm, graph)
-    if graph.meta.get("pretrained") is not None:  # transfer learning: spec's `pretrained:`
+    if pretrained is not None:
         from .pretrained import apply_pretrained
 
-        apply_pretrained(gm, graph, graph.meta["pretrained"])
+        apply_pretrained(gm, graph, pretrained)
     if dtype is not None:
         dt = _DTYPES[dtype] if isinstance(dtype, str) else dtype
         gm.to(dtype=dt)

@@ -30,9 +30,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from ...assembled import node_selected
 from ...errors import Issue, SpecError
 from ...graph.ir import LayerGraph
-from ...assembled import node_selected
 from .build import attr_name
 
 log = logging.getLogger("specc.pretrained")
