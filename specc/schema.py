@@ -38,6 +38,22 @@ def _layer_model(name: str, kind: Any) -> type[BaseModel]:
                         **{name: (Union[params, None], Field(description=kind.summary()))})
 
 
+def train_union() -> Any:
+    """``train:`` is one model per regime, selected by ``regime`` (omitted: the default)."""
+    from .spec.training import TrainConfig
+
+    trainers = current().trainers
+    default = TrainConfig.model_fields["regime"].default
+    arms = []
+    for name, cls in trainers.items():
+        names = Literal[tuple([name, *trainers.aliases_of(name)])]  # type: ignore[misc]
+        arms.append(create_model(  # type: ignore[call-overload]
+            f"Train_{name}", __base__=cls.Config, __doc__=cls.__doc__,
+            regime=(names, Field(default if name == default else ...,
+                                 description="The training regime."))))
+    return Union[tuple(arms)]  # type: ignore[valid-type]
+
+
 def json_schema() -> dict[str, Any]:
     layers = current().layers
     node_models, layer_models, bare = [], [], []
@@ -55,12 +71,7 @@ def json_schema() -> dict[str, Any]:
     network = create_model("Network", __config__=ConfigDict(extra="forbid"),
                            inputs=(dict[str, Any], ...),
                            outputs=(Union[str, list[str], None], None), **fields)
-    try:
-        from .spec.training import TrainConfig
-
-        fields["train"] = (Union[TrainConfig, None], None)
-    except ImportError:
-        pass
+    fields["train"] = (Union[train_union(), None], None)
     model = create_model("SpecFile", __base__=TopLevel,
                          networks=(Union[dict[str, network], None], None), **fields)
     schema = TypeAdapter(model).json_schema(by_alias=True)

@@ -9,6 +9,7 @@ from . import (  # noqa: F401  (each module registers its commands)
     generate_cmds,
     onnx_cmds,
     plugin_cmds,
+    regime_cmds,
     train_cmds,
     viz_cmds,
 )
