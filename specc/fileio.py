@@ -152,7 +152,11 @@ def read_text_bounded(path: str | Path, what: str = "file", limit: int | None = 
 
 
 def pickle_kind(head: bytes) -> str | None:
-    """'a PyTorch pickle (torch.save)' when ``head`` starts like one, else None."""
+    """'a PyTorch pickle (torch.save)' when ``head`` starts like one, else None. ``head``:
+    the first 9 bytes; a safetensors header length whose low byte is 0x80 (e.g. 896) reads
+    like a pickle's opening, so a JSON header after the length bytes rules a pickle out."""
+    if head[8:9] == b"{":
+        return None
     if head.startswith(b"PK\x03\x04"):
         return "a PyTorch pickle archive (torch.save)"
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
@@ -168,7 +172,7 @@ def read_safetensors(path: str | Path, what: str = "weights file", device: str =
     check_regular(path, what)
     try:
         with open(path, "rb") as fh:
-            head = fh.read(8)
+            head = fh.read(9)
     except OSError as exc:
         raise _os_error("read", what, path, exc) from None
     kind = pickle_kind(head)
