@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SpecError
+from ..errors import SpecError, did_you_mean
 from ..types import TensorType, fmt_shape
 from .base import RawData, data_error
 from .splits import split_indices
@@ -90,7 +90,31 @@ def load_raw(cfg: Any) -> RawData:
     raw.meta.setdefault("dataset", ds.name)
     if cfg.limit is not None:
         raw.arrays = {k: v[: cfg.limit] for k, v in raw.arrays.items()}
+    if cfg.binary is not None:
+        one_vs_rest(raw, cfg.binary, cfg.dataset)
     return raw
+
+
+def one_vs_rest(raw: RawData, which: str | int, dataset: str) -> None:
+    """``binary: CLASS``: label 1 for CLASS (a label name or index), 0 for the other classes."""
+    y = raw.arrays.get("y")
+    if raw.task != "classification" or y is None or y.dtype.kind not in "iub":
+        raise data_error(f"dataset '{dataset}' has no class labels to make a one-vs-rest task "
+                         "of", "binary", received=which)
+    labels = raw.labels or [str(i) for i in range(int(y.max()) + 1 if y.size else 0)]
+    if isinstance(which, int):
+        if not 0 <= which < len(labels):
+            raise data_error(f"dataset '{dataset}' has classes 0..{len(labels) - 1}", "binary",
+                             received=which)
+        index = which
+    elif which in labels:
+        index = labels.index(which)
+    else:
+        raise data_error(f"dataset '{dataset}' has no class '{which}'", "binary",
+                         received=which, hint=did_you_mean(which, labels)
+                         or "classes: " + ", ".join(labels))
+    raw.arrays["y"] = (y == index).astype(np.int64)
+    raw.labels = [f"not {labels[index]}", labels[index]]
 
 
 def prepare(cfg: Any, inputs: dict[str, TensorType], outputs: dict[str, OutputTarget],
@@ -99,9 +123,12 @@ def prepare(cfg: Any, inputs: dict[str, TensorType], outputs: dict[str, OutputTa
     these ``inputs`` and ``outputs``; refuse data that does not fit."""
     raw = raw if raw is not None else load_raw(cfg)
     series = raw.task == "series"
-    if series and cfg.window is None and any(_seq_target(o) for o in outputs.values()):
+    if cfg.view == "series":
+        _check_series_view(cfg, raw)
+    elif series and cfg.window is None and any(_seq_target(o) for o in outputs.values()):
         raise data_error(f"dataset '{cfg.dataset}' is a series; cut it into samples with "
-                         "window: {size: N}", "window")
+                         "window: {size: N}", "window",
+                         hint="or read each split whole, the next value as target: view: series")
     n = len(raw.arrays["x"])
     idx, record = split_indices(n, cfg.split, raw, series=series)
     input_keys = _input_keys(cfg, inputs, raw)
@@ -367,6 +394,9 @@ def _series_parts(cfg: Any, raw: RawData, idx: dict[str, np.ndarray],
                                 "shift": (-b / a).astype(float).tolist()} for o in outputs}
     parts: dict[str, Part] = {}
     for split, ix in idx.items():
+        if cfg.view == "series":
+            parts[split] = _next_value_part(series[ix], t, cfg, name, split)
+            continue
         if w is None:
             x = series[ix][None]
             parts[split] = Part({name: _shape(x, t, cfg, name)}, {}, {}, np.arange(1))
@@ -380,6 +410,28 @@ def _series_parts(cfg: Any, raw: RawData, idx: dict[str, np.ndarray],
     if not is_int:
         scaler["series"] = True
     return parts, {name: scaler}, target_scale
+
+
+def _check_series_view(cfg: Any, raw: RawData) -> None:
+    if raw.task != "series":
+        raise data_error(f"view 'series' reads a series whole, but dataset '{cfg.dataset}' is "
+                         f"a {raw.task} dataset", "view", received="series",
+                         hint="view: auto reads samples")
+    if cfg.window is not None:
+        raise data_error("view 'series' reads each split as one sequence; window cuts it into "
+                         "samples: give one of them", "window",
+                         hint="remove window (or view: series)")
+
+
+def _next_value_part(values: np.ndarray, t: TensorType, cfg: Any, name: str,
+                     split: str) -> Part:
+    """``view: series``: one split as one sequence (1, T - 1, ...) whose target at every step
+    is the next value (teacher forcing: the true series is the input)."""
+    if len(values) < 2:
+        raise data_error(f"the {split} part of the series has {len(values)} steps; predicting "
+                         "the next value needs at least 2", "split")
+    x = _shape(values[:-1][None], t, cfg, name)
+    return Part({name: x}, {}, {"y": values[1:][None]}, np.arange(1))
 
 
 # -- targets --------------------------------------------------------------------------------
