@@ -296,7 +296,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 TRAIN = yaml.safe_load(SPEC)["train"] | {
     "seed": 0, "checkpoint": {"every": 1, "best": True}, "clip": {"norm": 1.0},
     "early_stopping": {"monitor": "val_loss", "patience": 2}, "schedule": "cosine"}
-TRAIN_KEYS = ["regime", "target", "losses", "deterministic", "params", "epochs", "batch_size",
+TRAIN_KEYS = ["regime", "target", "losses", "deterministic", "ridge", "epochs", "batch_size",
               "seed", "data.view", "data.augment", "data.split.test", "data.split.last",
               "data.split.seed", "data.scale", "optimizer.sgd", "schedule.step", "clip.value"]
 

@@ -87,7 +87,8 @@ def parse_choice(raw: Any, group: str, path: PathT, errs: Problems) -> Choice | 
             errs.add(f"parameters of {what} '{name}' must be a mapping", ppath, received=params)
             return None
     else:
-        errs.add(f"must be a {what} name or a mapping {{name: {{parameters}}}}", path,
+        article = "an" if what[0] in "aeiou" else "a"
+        errs.add(f"must be {article} {what} name or a mapping {{name: {{parameters}}}}", path,
                  received=raw)
         return None
     canon = reg.canonical(str(name))
