@@ -101,6 +101,8 @@ def train(spec_or_path: Any = None, *, out: str | Path | None = None, overrides:
     if spec.train is None:
         raise SpecError(f"spec '{spec.name}' has no 'train' section", path=("train",),
                         hint="add train: {data: {dataset: ...}, loss: ..., epochs: ...}")
+    if nproc > 1:
+        check_multiprocess(spec, nproc)
     path = run_path or (Path(out) if out is not None else default_run_dir(spec.name))
     if run_path is None:
         check_out(path, overwrite=overwrite)
@@ -116,6 +118,19 @@ def train(spec_or_path: Any = None, *, out: str | Path | None = None, overrides:
         mode = "quiet" if quiet else (progress or "auto")
         return run_training(spec, path, resume=run_path is not None, device=device,
                             progress=mode)
+
+
+def check_multiprocess(spec: Any, nproc: int) -> None:
+    """Several processes need a regime that declares ``multiprocess``."""
+    from ..registry import current
+
+    regime = current().trainers.get(spec.train.regime)
+    if not regime.multiprocess:
+        err = SpecError(f"regime '{regime.name}' trains in one process; it cannot run with "
+                        f"--nproc {nproc}", path=("train", "regime"),
+                        received=f"--nproc {nproc}", hint="train without --nproc")
+        source = getattr(spec, "source", None)
+        raise source.error(err) if source is not None else err
 
 
 def _final_logs(path: Path) -> dict[str, Any]:
@@ -243,18 +258,12 @@ def evaluate(run: str | Path, *, split: str | None = None, device: str = "cpu",
              checkpoint: str = "best") -> dict[str, Any]:
     """The spec's loss and metrics on held-out data (test, else validation), plus a confusion
     matrix for classifiers: ``{"split", "n", "loss", <metrics>, "confusion", "labels"}``."""
-    from ..backends.torch.build import resolve_device
-    from ..registry import current
     from ..runs.folder import load_run
-    from .progress import Progress
-    from .session import Session
 
     spec, state, info = load_run(run, checkpoint)
     if spec.train is None:
         raise SpecError("the run's spec has no train section")
-    session = Session(spec, spec.train, device=resolve_device(device), run=None,
-                      progress=Progress("quiet"))
-    regime = current().trainers.get(spec.train.regime)(session)
+    regime = _regime(spec, device)
     regime.setup()
     regime.load_weights(state)
     prep = regime.data.prepared
@@ -268,13 +277,23 @@ def evaluate(run: str | Path, *, split: str | None = None, device: str = "cpu",
     result.update(split_note(spec.train, split, info["checkpoint"], has_val="val" in
                              regime.data.parts, has_test="test" in regime.data.parts))
     result.update(regime.evaluate(split))
-    sets = getattr(regime, "eval_sets", {})
-    if len(sets) == 1:
-        cm = next(iter(sets.values())).confusion()
-        if cm is not None:
-            result["confusion"] = cm.long().cpu().tolist()
-            result["labels"] = _labels(spec, prep.labels, len(cm))
+    cm = regime.confusion()
+    if cm is not None:
+        result["confusion"] = cm.long().cpu().tolist()
+        result["labels"] = _labels(spec, prep.labels, len(cm))
     return result
+
+
+def _regime(spec: Any, device: str) -> Any:
+    """The spec's regime for using a trained run (a session without a run directory)."""
+    from ..backends.torch.build import resolve_device
+    from ..registry import current
+    from .progress import Progress
+    from .session import Session
+
+    session = Session(spec, spec.train, device=resolve_device(device), run=None,
+                      progress=Progress("quiet"))
+    return current().trainers.get(spec.train.regime)(session)
 
 
 def split_note(cfg: Any, split: str, checkpoint: str, *, has_val: bool,
@@ -282,13 +301,11 @@ def split_note(cfg: Any, split: str, checkpoint: str, *, has_val: bool,
     """Whether the figures of ``split`` are an honest estimate: ``selection`` is true when
     the split chose the model (the ``best`` checkpoint, early stopping or a plateau
     schedule monitor a validation value), and ``note`` says so in words."""
-    monitors = []
-    if checkpoint == "best" and cfg.checkpoint.best:
-        monitors.append(cfg.monitor(has_val)[0])
-    if cfg.early_stopping is not None:
-        monitors.append(cfg.early_stopping.monitor)
-    if cfg.schedule is not None and cfg.schedule.name == "reduce_on_plateau":
-        monitors.append(str(cfg.schedule.get("monitor", "")))
+    from ..spec.training import EpochConfig
+
+    monitors = [m for m, path in cfg.monitors() if path[0] != "checkpoint"]
+    if checkpoint == "best" and cfg.checkpoint.best and isinstance(cfg, EpochConfig):
+        monitors.append(cfg.monitor(has_val)[0])  # a fit regime's best is its only result
     selection = split == "val" and any(m.startswith("val_") for m in monitors)
     if split == "test":
         note = "held-out test split: not used for training or model selection"
@@ -322,16 +339,20 @@ def predict(run: str | Path, inputs: Any, *, device: str = "cpu", checkpoint: st
     import torch
 
     from ..data.prepare import apply_preprocess
-    from ..runs.folder import read_data_record
+    from ..runs.folder import load_run, read_data_record
 
     run = resolve_run(run)
-    model = load_model(run, checkpoint=checkpoint)
-    spec = load_spec(run)
+    spec, state, _ = load_run(run, checkpoint)
+    if spec.train is None:
+        raise SpecError("the run's spec has no train section")
+    regime = _regime(spec, device)
+    regime.build_models()
+    regime.load_weights(state)
     graph = spec.graph
     record = read_data_record(run)
     pre = record.get("preprocess") or {}
     arrays = inputs if isinstance(inputs, dict) else {next(iter(graph.inputs)): inputs}
-    tensors = []
+    tensors = {}
     for name, t in graph.inputs.items():
         if name not in arrays:
             raise SpecError(f"predict needs input '{name}'", hint="inputs: " + ", ".join(graph.inputs))
@@ -357,11 +378,10 @@ def predict(run: str | Path, inputs: Any, *, device: str = "cpu", checkpoint: st
                                 f"({type(exc).__name__}: {str(exc)[:200]})",
                                 file=str(run / "data.json"), path=("preprocess", name),
                                 hint="data.json was changed; train the run again") from None
-        tensors.append(torch.from_numpy(np.ascontiguousarray(x, dtype=np.int64 if
-                                                             t.dtype.startswith("int") else np.float32)))
+        tensors[name] = torch.from_numpy(np.ascontiguousarray(
+            x, dtype=np.int64 if t.dtype.startswith("int") else np.float32))
     with torch.no_grad():
-        out = model(*tensors)
-    outs = dict(zip(graph.outputs, out if isinstance(out, tuple) else (out,), strict=True))
+        outs = regime.predict(tensors)
     results = {}
     classes = record.get("classes") or {}
     for o, v in outs.items():

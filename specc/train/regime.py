@@ -77,6 +77,11 @@ class Regime:
         """Outputs as at inference for preprocessed input tensors (on any device)."""
         raise NotImplementedError
 
+    def confusion(self) -> torch.Tensor | None:
+        """The confusion matrix of the last :meth:`evaluate` (a one-output classifier), else
+        None."""
+        return None
+
     # -- data ---------------------------------------------------------------------------------
     def output_targets(self, graph: Any) -> dict[str, OutputTarget]:
         """What each output of ``graph`` trains against, from the declared ``targets``."""
