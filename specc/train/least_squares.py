@@ -169,7 +169,8 @@ class LeastSquares(FitRegime):
         """Mean squared error of the readout's scores and the configured metrics."""
         import torch
 
-        from .metrics import MetricSet, OutputKind
+        from ..entries import SplitContext
+        from .metrics import MetricSet, OutputKind, evaluate_split
 
         t = self.graph.type_of(self.readout)
         kind = (OutputKind("multiclass", self.units, t.feature_axis % t.rank)
@@ -186,7 +187,10 @@ class LeastSquares(FitRegime):
             sq += float(((score.double() - target.double()) ** 2).sum())
             count += target.numel()
             metrics.update(score, y if self.classifier else target)
-        return {"loss": sq / max(count, 1), **metrics.compute()}
+        part = self.data.parts[split]  # whole-split metrics (a free run) read the network
+        ctx = SplitContext(split, self.predict, part.inputs, part.targets, model=self.net)
+        return {"loss": sq / max(count, 1), **metrics.compute(),
+                **evaluate_split(list(self.cfg.metrics), ctx)}
 
 
 # -- the graph checks and the solve (torch-free at import) -----------------------------------
