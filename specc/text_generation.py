@@ -150,8 +150,9 @@ def generate(run: str | Path | TextModel, *, length: int = 200, temperature: flo
     ``run``: a run directory (or a loaded :class:`TextModel`). ``temperature`` divides the
     log-probabilities: 1 samples the model's distribution, lower is more conservative, 0 is
     greedy (always the most likely character). ``seed`` makes the sample reproducible. An
-    empty prompt starts after a newline (or the first vocabulary character). Returns only the
-    generated characters, not the prompt.
+    empty prompt starts after a newline (or the first vocabulary character), repeated to fill
+    the input of a model that reads a fixed number (a Markov chain's context). Returns only
+    the generated characters, not the prompt.
     """
     import torch
 
@@ -166,7 +167,8 @@ def generate(run: str | Path | TextModel, *, length: int = 200, temperature: flo
                         received=temperature)
     tm = run if isinstance(run, TextModel) else load_text_model(run, checkpoint=checkpoint,
                                                                 context=context)
-    ids = encode(prompt, tm.vocab) if prompt else [tm.index.get("\n", 0)]
+    start = [tm.index.get("\n", 0)] * (tm.context if tm.fixed else 1)
+    ids = encode(prompt, tm.vocab) if prompt else start
     if tm.fixed and len(ids) < tm.context:
         raise SpecError(f"this model reads exactly {tm.context} characters: give a prompt of "
                         f"at least {tm.context}", path=("--prompt",), received=len(ids))

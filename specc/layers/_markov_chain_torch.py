@@ -33,7 +33,7 @@ class MarkovChainModule(nn.Module):
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         index = self.context_index(ids)
-        k = self.contexts.shape[0]
+        k = int(self.contexts.shape[0])  # a constant of the exported graph
         unseen = torch.full_like(index, k)
         if k == 0:
             return self.probs[unseen]
