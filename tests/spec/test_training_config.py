@@ -212,6 +212,14 @@ def test_kinds_declare_the_regimes_that_train_them(regimes, spec_file):
     assert load(spec_file(spec, "bare.yaml")).train is None  # no train section: not checked
 
 
+def test_markov_chain_is_trained_by_counting_only():
+    with pytest.raises(SpecError) as err:
+        load("markov_chain", ["train.regime=backprop", "train.loss=cross_entropy"])
+    (issue,) = err.value.issues
+    assert "layer 'markov_chain' is not trained by regime 'backprop'" in issue.message
+    assert issue.path == ("layers", 0, "markov_chain") and issue.line is not None
+
+
 def test_errors_carry_file_positions_through_the_loader(spec_file):
     path = spec_file(NET + """
 train:
