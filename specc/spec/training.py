@@ -218,8 +218,8 @@ def _check_monitors(cfg: TrainConfig, errs: Problems) -> None:
         base = monitor.removeprefix("val_")
         if base in names or canon(base) in names:
             continue
-        errs.add(f"cannot monitor '{monitor}': it is not the loss, one of the metrics or one "
-                 f"of regime '{cfg.regime}''s own metrics", path,
+        mine = f" or an own metric of regime '{cfg.regime}'" if own else ""
+        errs.add(f"cannot monitor '{monitor}': it is not the loss, one of the metrics{mine}", path,
                  hint=did_you_mean(monitor, choices) or "monitor one of: " + ", ".join(choices))
 
 
