@@ -345,12 +345,14 @@ def check_labels(labels: list[str], cfg: TrainConfig | None,
                          f"{classes} units", ("labels",), received=len(labels),
                          hint=f"give exactly {classes} names, {hint}")
         return errs.items
+    from .choices import entries
+
     for out, spec in cfg.output_losses(list(graph.outputs)).items():
-        name = spec.loss.name
-        if out not in graph.outputs or name not in ("cross_entropy", "hinge"):
+        targets = entries("losses").get(spec.loss.name).targets
+        if out not in graph.outputs or targets not in ("classes", "signs"):
             continue
         classes = graph.type_of(out).features or 1
-        if name == "hinge" and classes < 2:
+        if targets == "signs" and classes < 2:  # one unit: a +-1 score, two classes
             continue
         if len(labels) != classes:
             errs.add(f"labels lists {len(labels)} class names but output '{out}' has "
