@@ -228,6 +228,10 @@ def find_dense(graph: Any) -> str:
         raise SpecError(f"regime 'perceptron' trains a 'dense' layer with a 'step' activation "
                         f"at the network's output; this network {what}", path=where,
                         hint="- dense: {units: 1, activation: step}")
+    if graph.type_of(out.name).shape != (1,):
+        raise SpecError(f"regime 'perceptron' learns 0/1 labels with one output unit; the "
+                        f"output has shape {graph.type_of(out.name).shape}", path=dense.src,
+                        received=dense.params.units, hint="units: 1")
     for name, node in graph.nodes.items():
         if name != dense.name and node.trainable and node.n_trainable:
             raise SpecError(f"regime 'perceptron' trains only the dense node '{dense.name}'; "
