@@ -102,8 +102,7 @@ class TrainConfig(Section):
         """(log key, mode) of the value that picks `best`."""
         name, mode = (self.checkpoint.monitor, self.checkpoint.mode) if self.checkpoint.monitor \
             else self.default_monitor(has_val)
-        own = self.own_metrics()
-        return monitor_key(name), resolve_mode(name, mode, own)
+        return monitor_key(name), resolve_mode(name, mode, self.log_modes())
 
     def own_metrics(self) -> dict[str, str]:
         """The chosen regime's own metrics (log key -> mode)."""
@@ -111,6 +110,14 @@ class TrainConfig(Section):
 
         trainers = current().trainers
         return dict(trainers.get(self.regime).own_metrics) if self.regime in trainers else {}
+
+    def log_modes(self) -> dict[str, str]:
+        """Log key -> ``min``/``max`` of the configured metrics and the regime's own."""
+        from .choices import entries
+
+        metrics = entries("metrics")
+        modes = {metrics.get(m.name).key(m.params): metrics.get(m.name).mode for m in self.metrics}
+        return modes | self.own_metrics()
 
     def regimes_used(self) -> set[str]:
         """Regimes that train the networks (a composite regime adds its phases')."""
@@ -191,32 +198,33 @@ def monitor_key(monitor: str) -> str:
 
     prefix = "val_" if monitor.startswith("val_") else ""
     base = monitor.removeprefix("val_")
-    canon = entries("metrics").canonical(base)
-    return prefix + (canon if canon and canon != "top_k" else base)
+    return prefix + (entries("metrics").canonical(base) or base)
 
 
-def resolve_mode(monitor: str, mode: str, own: dict[str, str] | None = None) -> str:
-    """``min`` or ``max`` for a monitored key; ``auto`` reads the metric's (or own metric's)."""
+def resolve_mode(monitor: str, mode: str, modes: dict[str, str] | None = None) -> str:
+    """``min`` or ``max`` for a monitored key; ``auto`` reads ``modes`` (log key -> mode,
+    :meth:`TrainConfig.log_modes`), else the registered metric's."""
     from .choices import metric_mode
 
     if mode != "auto":
         return mode
     base = monitor.removeprefix("val_")
-    if own and base in own:
-        return own[base]
+    if modes and base in modes:
+        return modes[base]
     return metric_mode(base)
 
 
 def _check_monitors(cfg: TrainConfig, errs: Problems) -> None:
     from .choices import entries
 
-    canon = entries("metrics").canonical
+    metrics = entries("metrics")
     own = cfg.own_metrics()
-    names = {"loss", *own} | {m.name for m in cfg.metrics}
-    choices = [p + n for n in ["loss", *(m.name for m in cfg.metrics), *own] for p in ("", "val_")]
+    keys = [metrics.get(m.name).key(m.params) for m in cfg.metrics]  # log columns
+    names = {"loss", *own, *keys} | {m.name for m in cfg.metrics}
+    choices = [p + n for n in ["loss", *keys, *own] for p in ("", "val_")]
     for monitor, path in cfg.monitors():
         base = monitor.removeprefix("val_")
-        if base in names or canon(base) in names:
+        if base in names or metrics.canonical(base) in names:
             continue
         mine = f" or an own metric of regime '{cfg.regime}'" if own else ""
         errs.add(f"cannot monitor '{monitor}': it is not the loss, one of the metrics{mine}", path,

@@ -106,6 +106,9 @@ def test_defaults_and_aliases():
     assert cfg.monitor(has_val=True) == ("val_loss", "min")
     assert validate_train({"data": "iris", "loss": "mse", "checkpoint": {"monitor": "val_accuracy"},
                            "metrics": ["accuracy"]}).monitor(True) == ("val_accuracy", "max")
+    top3 = validate_train({"data": "iris", "loss": "mse", "metrics": [{"top_k": {"k": 3}}],
+                           "early_stopping": {"monitor": "val_top_3"}})  # a metric's log key
+    assert top3.monitor(True) == ("val_top_3", "max")
 
 
 def test_all_errors_reported_with_paths_and_hints():
