@@ -329,7 +329,7 @@ class Registries:
 def _check(kind: str, obj: Any, value: str, name: str | None = None) -> None:
     """Refuse an entry that cannot be one of ``kind`` (an abstract base included)."""
     if is_abstract(obj):
-        raise RegistryError(f"{value} is an abstract base, not a {_SINGULAR[kind]}")
+        raise RegistryError(f"{value} is an abstract base, not {_a(_SINGULAR[kind])}")
     if kind == "layers":
         _check_layer_kind(obj, value, name)
     elif kind in ENTRY_GROUPS:
@@ -348,7 +348,11 @@ def _check_entry(kind: str, obj: Any, value: str, name: str | None) -> None:
     if not isinstance(name, str) or not _SNAKE.match(name):
         problems.append(f"'name' must be a snake_case string (received {name!r})")
     if problems:
-        raise RegistryError(f"{value} is not a {_SINGULAR[kind]}: " + "; ".join(problems))
+        raise RegistryError(f"{value} is not {_a(_SINGULAR[kind])}: " + "; ".join(problems))
+
+
+def _a(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
 
 
 def _check_layer_kind(obj: Any, value: str, name: str | None = None) -> None:

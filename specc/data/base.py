@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import SpecError
+from ..registry import abstract
 
 Task = Literal["classification", "regression", "series", "unsupervised"]
 
@@ -59,6 +60,7 @@ class RawData:
         return len(next(iter(self.arrays.values())))
 
 
+@abstract
 class Dataset:
     """Base class of dataset sources."""
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..registry import abstract
 from .base import Dataset, RawData
 
 
@@ -32,6 +33,7 @@ class Digits(Dataset):
                        image=True)
 
 
+@abstract
 class _Table(Dataset):
     loader = ""
 

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..entries import Choice, RegistryChoice, RegistryName
 from ..errors import SpecError, fmt_shapes
+from ..registry import abstract
 from ..types import TensorType
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class Example:
     dtype: str = "float32"
 
 
+@abstract
 class LayerKind:
     """Base class of layer kinds. Subclasses set ``name`` and ``Params`` and implement ``infer``
     and ``build`` (and ``count_params`` when the kind has weights)."""

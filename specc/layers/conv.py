@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from ..registry import abstract
 from ..types import TensorType
 from ._spatial import (
     IntPair,
@@ -68,6 +69,7 @@ def _padded_conv(ndim: int) -> type:
     return PaddedConv
 
 
+@abstract
 class _Conv(LayerKind):
     ndim: ClassVar[int]
     feature_axis = 0

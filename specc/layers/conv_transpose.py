@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
+from ..registry import abstract
 from ..types import TensorType
 from ._spatial import IntPair, NonNegInt, NonNegPair, PosInt, ValidSame, as_tuple, check_map
 from .base import ActivationName, Example, Initializer, LayerKind, Params
@@ -102,6 +103,7 @@ def _cropped_conv_transpose(ndim: int) -> type:
     return CroppedConvTranspose
 
 
+@abstract
 class _ConvTranspose(LayerKind):
     ndim: ClassVar[int]
     feature_axis = 0

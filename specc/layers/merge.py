@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from ..errors import SpecError
+from ..registry import abstract
 from ..types import TensorType
 from .base import ActivationName, Example, LayerKind, NoParams, Params, shape_error
 
@@ -75,6 +76,7 @@ def _merge_module() -> type:
     return Merge
 
 
+@abstract
 class _ElementWise(LayerKind):
     op: ClassVar[str]
     min_inputs = 2

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from ..registry import abstract
 from ..types import TensorType
 from ._spatial import (
     IntPair,
@@ -78,6 +79,7 @@ def _pool_module() -> type:
     return Pool
 
 
+@abstract
 class _Pool(LayerKind):
     ndim: ClassVar[int]
     mode: ClassVar[str]
@@ -190,6 +192,7 @@ def _global_pool_module() -> type:
     return GlobalPool
 
 
+@abstract
 class _GlobalPool(LayerKind):
     ndim: ClassVar[int]
     mode: ClassVar[str]

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from ..registry import abstract
 from ..types import TensorType
 from .base import Example, Initializer, LayerKind, Params, expect_float, expect_known, shape_error
 
@@ -213,6 +214,7 @@ def _recurrent_module() -> type:
     return Recurrent
 
 
+@abstract
 class _Recurrent(LayerKind):
     category = "recurrent"
     feature_axis = -1
