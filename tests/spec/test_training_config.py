@@ -16,6 +16,7 @@ from specc.spec.training import (
     EpochConfig,
     FitConfig,
     GradientConfig,
+    OptimizerChoice,
     TrainConfig,
     validate_train,
 )
@@ -50,6 +51,7 @@ class Tally(Regime):
 
 class EnergyConfig(EpochConfig):
     lr: float = Field(0.1, gt=0)
+    optimizers: dict[str, OptimizerChoice] = Field(default_factory=dict)
 
 
 class Energy(Regime):
@@ -199,6 +201,18 @@ def test_own_metrics_are_monitorable(regimes):
                     "checkpoint": {"monitor": "enrgy"}})
     assert found[0].path == ("checkpoint", "monitor")
     assert "regime 'energy_descent'" in found[0].message and "energy" in found[0].hint
+
+
+def test_a_regime_can_declare_a_table_of_choices(regimes):
+    cfg = validate_train({"regime": "energy_descent", "data": "iris",
+                          "optimizers": {"generator": {"adam": {"lr": 2e-4}}, "critic": "sgd"}})
+    assert cfg.optimizers["generator"].params.lr == 2e-4 and cfg.optimizers["critic"].name == "sgd"
+    assert cfg.model_dump(mode="json")["optimizers"]["generator"] == {"adam": {"lr": 2e-4}}
+    found = issues({"regime": "energy_descent", "data": "iris",
+                    "optimizers": {"generator": {"adam": {"lr": -1}}, "critic": "sgdd"}})
+    by_path = {i.path: i for i in found}
+    assert set(by_path) == {("optimizers", "generator", "adam", "lr"), ("optimizers", "critic")}
+    assert "did you mean 'sgd'" in by_path[("optimizers", "critic")].hint
 
 
 def test_kinds_declare_the_regimes_that_train_them(regimes, spec_file):
