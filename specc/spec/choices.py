@@ -35,7 +35,7 @@ class Problems:
 class Section(BaseModel):
     """Base of ``train:`` models: unknown fields refused; ``shorthand`` expands short forms."""
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid")
 
     @classmethod
     def shorthand(cls, raw: Any) -> Any:
@@ -55,13 +55,9 @@ def entries(group: str) -> Any:
     return current()[group]
 
 
-def params_model(group: str, name: str) -> type[BaseModel]:
-    return entries(group).get(name).Params
-
-
 def default_choice(group: str, name: str) -> Choice:
     """The choice ``name`` with default parameters (a field default)."""
-    return Choice(name, params_model(group, name)())
+    return Choice(name, entries(group).get(name).Params())
 
 
 def metric_mode(name: str) -> str:

@@ -152,8 +152,9 @@ class GradientConfig(EpochConfig):
     loss: LossChoice | None = Field(None, description="Loss of every output.")
     losses: dict[str, OutputLoss] | None = Field(None, description="Loss per graph output "
                                                  "(instead of `loss`).")
-    optimizer: OptimizerChoice = Field(default_factory=lambda: default_choice("optimizers",
-                                                                              "adam"))
+    optimizer: OptimizerChoice = Field(
+        default_factory=lambda: default_choice("optimizers", "adam"),
+        description="The optimizer and its parameters (e.g. {sgd: {lr: 0.1, momentum: 0.9}}).")
     schedule: ScheduleChoice | None = Field(None, description="Learning-rate schedule.")
     clip: Clip | None = Field(None, description="Gradient clipping.")
 
