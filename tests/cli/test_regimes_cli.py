@@ -78,3 +78,14 @@ def test_schema_has_one_train_model_per_regime():
                                                                            "ridge"]
     assert "regime" not in defs["Train_backprop"]["required"]  # the default regime
     assert "regime" in defs["Train_least_squares"]["required"]
+
+
+def test_validate_refuses_a_field_of_another_regime_with_exit_2(spec_file):
+    path = spec_file("specc: 1\ninputs: {x: [64]}\nlayers:\n  - dense: {units: 10}\n"
+                     "train:\n  regime: least_squares\n  data: digits\n  ridge: 10\n"
+                     "  optimizer: adam\n")
+    r = run("validate", str(path))
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert f"{path}:9:3: train.optimizer: regime 'least_squares' has no field 'optimizer'" \
+        in r.output
+    assert "its fields: data, seed" in r.output and "ridge" in r.output
