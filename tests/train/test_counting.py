@@ -37,6 +37,7 @@ train:
     held_out: 0.25
     window: {size: 2, stride: 1, target: next}
   batch_size: 16
+  checkpoint: {monitor: val_bits_per_char}   # the regime's own metric picks `best`
 """
 
 
@@ -147,6 +148,15 @@ def test_generate_samples_from_a_chain_run(tmp_path: Path) -> None:
     sample = generate(run.dir, length=40, seed=3)  # an empty prompt starts after newlines
     assert len(sample) == 40 and set(sample) <= set(text)
     assert sample == generate(run.dir, length=40, seed=3)
+
+    from click.testing import CliRunner
+
+    from specc.cli import main
+
+    result = CliRunner().invoke(main, ["generate", str(run.dir), "--prompt", "bc", "--length",
+                                       "6", "--temperature", "0"])
+    assert result.exit_code == 0, result.output
+    assert "dabcda" in result.output
 
 
 def test_chain_run_exports_with_parity(tmp_path: Path) -> None:
