@@ -81,7 +81,3 @@ def epoch_order(sampler: DistributedSampler[Any], epoch: int) -> torch.Tensor:
     """The sample order of ``epoch`` (0-based) for this replica."""
     sampler.set_epoch(epoch)
     return torch.tensor(list(iter(sampler)), dtype=torch.long)
-
-
-def steps_per_epoch(n: int, batch_size: int) -> int:
-    return max(1, -(-n // batch_size))

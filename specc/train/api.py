@@ -176,7 +176,7 @@ def run_training(spec: Any, path: Path, *, resume: bool, device: str, progress: 
     ranks_note = None
     try:
         logs = regime.fit()
-        status = getattr(regime, "stop_reason", "finished")
+        status = regime.stop_reason
         if dist.active:
             ranks_note = _compare_ranks(regime, dist)
     except Interrupted as exc:
@@ -224,7 +224,7 @@ def summary_text(spec: Any, regime: Any, status: str, logs: dict[str, Any], seco
              f"time: {seconds:.1f}s this session"]
     trained, frozen = spec.param_counts
     lines.append(f"parameters: {trained:,} trainable, {frozen:,} non-trainable")
-    tracker = getattr(regime, "tracker", None)
+    tracker = regime.tracker
     if tracker is not None and tracker.best_epoch is not None:
         lines.append(f"best: {tracker.monitor} = {tracker.best:.6g} at epoch {tracker.best_epoch}"
                      " (checkpoints/best.*)")

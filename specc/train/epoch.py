@@ -13,10 +13,12 @@ import math
 import time
 from typing import Any
 
+from ..registry import abstract
 from ..spec.training import EpochConfig
 from .regime import NonFinite, Regime, damaged_state
 
 
+@abstract
 class EpochRegime(Regime):
     """A regime trained in epochs of mini-batch steps over the training split."""
 
@@ -49,7 +51,6 @@ class EpochRegime(Regime):
     # -- the loop -----------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
         from ..data.loader import epoch_order
-        from .data_init import initialize_from_data
         from .session import nonfinite_error
 
         s, cfg = self.session, self.cfg
@@ -62,7 +63,7 @@ class EpochRegime(Regime):
         if s.resume:
             start_epoch, skip = self._restore()
         else:
-            initialize_from_data(self)
+            self.initialize()
         sampler = self.data.sampler(cfg.seed, s.dist.world, s.dist.rank)
         bs = self.batch_size()
         logs: dict[str, Any] = dict(self.tracker.last_logs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..registry import abstract
 from ..spec.training import FitConfig
 from .epoch import Tracker
 from .regime import Regime, damaged_state
@@ -23,11 +24,13 @@ if TYPE_CHECKING:
     import torch
 
 
+@abstract
 class FitRegime(Regime):
     """Accumulate over batches of the training split, then solve (no epochs)."""
 
     Config = FitConfig
     sums: dict[str, torch.Tensor]
+    reduced = False  # set once the sums hold every process's
 
     # -- hooks --------------------------------------------------------------------------------
     def begin(self) -> None:
@@ -53,7 +56,6 @@ class FitRegime(Regime):
 
     # -- the loop -----------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
-        from .data_init import initialize_from_data
 
         s, cfg = self.session, self.cfg
         self.setup()
@@ -68,7 +70,7 @@ class FitRegime(Regime):
             if cursor is None:  # the run had finished
                 return logs
         else:
-            initialize_from_data(self)
+            self.initialize()
             self.begin()
         s.progress.start(1)
         s.progress.start_epoch(0, steps, cursor)
@@ -116,6 +118,7 @@ class FitRegime(Regime):
 
     def reduce(self) -> None:
         """Add the sums over processes (in place, every process gets the total)."""
+        self.reduced = True
         if self.session.dist.active:
             import torch.distributed as dist
 
@@ -124,7 +127,7 @@ class FitRegime(Regime):
 
     def _gathered_sums(self) -> dict[str, torch.Tensor]:
         """The sums of all processes so far (a copy; every process must call this)."""
-        if not self.session.dist.active:
+        if not self.session.dist.active or self.reduced:
             return self.sums
         import torch.distributed as dist
 

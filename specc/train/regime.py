@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..registry import abstract
 from ..spec.training import TrainConfig
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class NonFinite(Exception):
         self.value = value
 
 
+@abstract
 class Regime:
     """Base of training regimes: the protocol every regime declares."""
 
@@ -54,6 +56,10 @@ class Regime:
         self.cfg = session.cfg
         self.models: dict[str, Any] = {}
         self.stop_reason = "finished"
+        self.tracker: Any = None  # the loop's best-value Tracker, for the run summary
+        #: weights a fresh run starts from instead of data-dependent initialisation (the
+        #: previous phase's, in a composite regime)
+        self.initial_weights: dict[str, torch.Tensor] | None = None
 
     # -- the protocol -------------------------------------------------------------------------
     def build_models(self) -> None:
@@ -132,6 +138,16 @@ class Regime:
         pass
 
     # -- shared by the loops ------------------------------------------------------------------
+    def initialize(self) -> None:
+        """Before step 1 of a fresh run: the given initial weights, else data-dependent
+        initialisation of the kinds that define it."""
+        from .data_init import initialize_from_data
+
+        if self.initial_weights is not None:
+            self.load_weights(self.initial_weights)
+        else:
+            initialize_from_data(self)
+
     def check_finite(self, loss: torch.Tensor | float) -> float:
         """The loss as a float; raises NonFinite (on every process) if it is nan/inf."""
         value = float(loss.detach()) if hasattr(loss, "detach") else float(loss)
