@@ -255,7 +255,7 @@ def _describe_json(name: str) -> dict[str, Any]:
     canon = reg.canonical(name)
     params = []
     for fname, f in kind.Params.model_fields.items():
-        params.append({"name": fname, "type": _type_text(f.annotation),
+        params.append({"name": fname, "type": _type_text(f.annotation, f.metadata),
                        "required": f.is_required(),
                        "default": None if f.is_required() else f.get_default(),
                        "constraints": _constraints(f.metadata) or None,
@@ -284,7 +284,7 @@ def _describe(name: str) -> None:
     lines.append("")
     lines.append("parameters:")
     for fname, f in kind.Params.model_fields.items():
-        ann = _type_text(f.annotation)
+        ann = _type_text(f.annotation, f.metadata)
         default = "required" if f.is_required() else f"default {f.get_default()!r}"
         cons = _constraints(f.metadata)
         lines.append(f"  {fname}: {ann} ({default}{'; ' + cons if cons else ''})")
@@ -304,14 +304,22 @@ def _describe(name: str) -> None:
     echo("\n".join(lines[1:]), markup=False)
 
 
-def _type_text(annotation: object) -> str:
+def _type_text(annotation: object, metadata: Any = ()) -> str:
     """``int | tuple[int, int]``, ``one of relu, tanh`` ... for describe output."""
     import typing
 
+    from ..entries import RegistryChoice, RegistryName
+    from ..registry import current
+
+    marker = next((m for m in metadata if isinstance(m, RegistryName)), None)
+    if marker is not None:  # a registry entry's name: the names registered now
+        reg = current()[marker.group]
+        text = f"one of {', '.join(reg.names())}"
+        return text + ", or {name: {parameters}}" if isinstance(marker, RegistryChoice) else text
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
-        return _type_text(args[0])
+        return _type_text(args[0], args[1:])
     if origin is typing.Literal:
         return "one of " + ", ".join(map(str, args))
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
