@@ -13,11 +13,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import SpecError, did_you_mean
+from ..registry import current
 from ..types import TensorType, fmt_shape
 from .base import RawData, data_error
 from .splits import split_indices
-
-CLASS_LOSSES = ("cross_entropy",)
 
 
 @dataclass
@@ -465,7 +464,7 @@ def _attach_targets(cfg: Any, prep: Prepared, inputs: dict[str, TensorType],
                              hint="arrays: " + ", ".join(first))
         for split, part in prep.parts.items():
             part.targets[out] = _check_target(part.extras[key], spec, out, cfg, raw, split)
-        if spec.loss in CLASS_LOSSES or (spec.loss == "hinge" and _n_classes(spec.type) > 1) \
+        if _reads(spec) == "classes" or (_reads(spec) == "signs" and _n_classes(spec.type) > 1) \
                 or _class_indices(spec, prep.parts["train"].targets[out].dtype):
             prep.classes[out] = _n_classes(spec.type)
     _fit_target_scale(cfg, prep, outputs)
@@ -478,8 +477,13 @@ def _n_classes(t: TensorType) -> int:
 def _class_indices(spec: OutputTarget, dtype: np.dtype) -> bool:
     """Whether integer targets of ``dtype`` are class indices of a ``spec.type`` output."""
     many = _n_classes(spec.type) > 1
-    return spec.loss in CLASS_LOSSES or (dtype.kind in "iub" and many and (
-        spec.loss == "hinge" or (spec.loss is None and spec.classes)))
+    return _reads(spec) == "classes" or (dtype.kind in "iub" and many and (
+        _reads(spec) == "signs" or (spec.loss is None and spec.classes)))
+
+
+def _reads(spec: OutputTarget) -> str | None:
+    """What the output's loss reads as targets (the loss entry's ``targets``), or None."""
+    return current().losses.get(spec.loss).targets if spec.loss else None
 
 
 def _check_target(y: np.ndarray, spec: OutputTarget, out: str, cfg: Any, raw: RawData,
@@ -510,7 +514,7 @@ def _check_target(y: np.ndarray, spec: OutputTarget, out: str, cfg: Any, raw: Ra
                              f"'{out}' of shape {describe(want)}", "dataset")
         return y.astype(np.float32)
     y = y.astype(np.float32)
-    if spec.loss in ("binary_cross_entropy", "hinge") and y.ndim == 1:
+    if _reads(spec) in ("binary", "signs") and y.ndim == 1:
         y = y[:, None]
     if not _matches(y.shape[1:], want):
         target = _reshape_to(y.shape[1:], want)
@@ -521,8 +525,8 @@ def _check_target(y: np.ndarray, spec: OutputTarget, out: str, cfg: Any, raw: Ra
             raise data_error(f"targets of shape {describe(y.shape[1:])} do not fit output "
                              f"'{out}' of shape {describe(want)}", "dataset", hint=hint)
         y = y.reshape((len(y),) + target)
-    if spec.loss == "binary_cross_entropy" and y.size and (y.min() < 0 or y.max() > 1):
-        raise data_error(f"binary_cross_entropy needs targets in [0, 1] for output '{out}'",
+    if _reads(spec) == "binary" and y.size and (y.min() < 0 or y.max() > 1):
+        raise data_error(f"{spec.loss} needs targets in [0, 1] for output '{out}'",
                          "dataset", received=f"{float(y.min())}..{float(y.max())}")
     return y
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SpecError
+from ..registry import current
 
 if TYPE_CHECKING:
     import torch
@@ -157,10 +158,9 @@ def output_kind(graph: Any, out: str, loss: str | None, prep: Any, device: Any) 
     axis = _axis(graph.type_of(out))
     if out in prep.classes:
         return OutputKind("multiclass", prep.classes[out], axis)
-    if loss == "binary_cross_entropy":
-        return OutputKind("binary", 2, axis, 0.5)
-    if loss == "hinge":
-        return OutputKind("binary", 2, axis, 0.0)
+    targets = current().losses.get(loss).targets if loss else None
+    if targets in ("binary", "signs"):  # 0/1 against probabilities, or signed scores
+        return OutputKind("binary", 2, axis, 0.5 if targets == "binary" else 0.0)
     kind = OutputKind("regression", axis=axis)
     ts = prep.target_scale.get(out)
     if ts:
