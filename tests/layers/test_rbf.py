@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -82,3 +83,56 @@ def test_more_centres_than_samples_is_a_clear_error() -> None:
     module = RBF.build(p, [TensorType((2,))])
     with pytest.raises(SpecError, match="5 centres needs at least 5 training samples"):
         RBF.init_from_data(p, module, CORNERS.float(), torch.Generator().manual_seed(0))
+
+
+# -- the radial_basis specs -------------------------------------------------------------------
+
+SPECS = Path(__file__).resolve().parents[2] / "specs"
+
+
+def _trained(name: str, tmp_path: Path, overrides: tuple[str, ...] = ()) -> dict:
+    from specc.train.api import train
+
+    run = train(SPECS / f"{name}.yaml", out=tmp_path / name, overrides=list(overrides),
+                quiet=True)
+    result = specc.export(run.dir, tmp_path / f"{name}.onnx")
+    assert result.parity is not None and result.parity.ok
+    return run.evaluate()
+
+
+@pytest.mark.slow
+def test_radial_basis_bar_iris(tmp_path: Path) -> None:
+    figures = _trained("radial_basis", tmp_path)
+    assert figures["accuracy"] >= 0.95 and figures["n"] == 30
+
+
+@pytest.mark.slow
+def test_radial_basis_bar_xor_with_four_centres(tmp_path: Path) -> None:
+    figures = _trained("radial_basis_xor", tmp_path)
+    assert figures["accuracy"] == 1.0 and figures["n"] == 20
+
+
+@pytest.mark.slow
+def test_two_fixed_centres_cannot_separate_xor(tmp_path: Path) -> None:
+    """k-means puts two centres at about (0, .5) and (1, .5): (0, 0) and (0, 1) look alike."""
+    figures = _trained("radial_basis_xor", tmp_path,
+                       ("params.centres=2", "layers.0.rbf.trainable_centres=false"))
+    assert figures["accuracy"] < 1.0
+
+
+@pytest.mark.parametrize("name,override,message", [
+    ("radial_basis", "train.data.dataset=xor", "do not fit input 'features' of shape (4,)"),
+    ("radial_basis_xor", "train.data={dataset: iris}", "do not fit input 'point' of shape (2,)"),
+    ("radial_basis_xor", "train.data={dataset: iris}|inputs.point=[4]",
+     "labels range over 0..2 (3 classes) but output 'output' has 2 units"),
+])
+def test_data_of_the_wrong_width_is_located(name: str, override: str, message: str,
+                                            tmp_path: Path) -> None:
+    from specc.train.api import train
+
+    with pytest.raises(SpecError) as err:
+        train(SPECS / f"{name}.yaml", out=tmp_path / "run", overrides=override.split("|"),
+              quiet=True)
+    issue = err.value.issues[0]
+    assert message in issue.message
+    assert issue.path == ("train", "data", "dataset") and issue.line == 19
