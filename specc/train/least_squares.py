@@ -51,10 +51,13 @@ class LeastSquares(FitRegime):
 
     # -- setup --------------------------------------------------------------------------------
     def build_models(self) -> None:
+        from .shared import Network
+
         s = self.session
         self.graph = s.spec.graph
         self.readout = find_readout(self.graph, self.cfg.readout, s.locate)
-        self.net = s.build(logits=True)
+        self.network = Network(s, self.graph, s.build(logits=True))
+        self.net = self.network.net
         self.models = {self.graph.name: self.net}
 
     def setup(self) -> None:
@@ -65,10 +68,11 @@ class LeastSquares(FitRegime):
         check_frozen_before(graph, self.readout, s.locate)
         self.data = s.tensor_data(graph.inputs, self.output_targets(graph))
         self.classifier = self.readout in self.data.prepared.classes
+        self.metric_sets()  # a metric the readout cannot give is refused before the pass
         self.layer = self.net.get_submodule(attr_name(self.readout))
-        self.features = feature_module(self.net, attr_name(self.readout))
+        self.source = node.inputs[0]
         self.units = int(node.params.units)
-        self.sequence = graph.type_of(node.inputs[0]).rank >= 2
+        self.sequence = graph.type_of(self.source).rank >= 2
         if self.cfg.washout and not self.sequence:
             raise s.locate(SpecError(
                 "washout drops time steps, but the features arriving at the readout "
@@ -102,7 +106,9 @@ class LeastSquares(FitRegime):
         """Design rows (float64, with a ones column for the bias) and their targets."""
         import torch
 
-        x = self.features(*[batch.inputs[n] for n in self.graph.inputs])
+        from .shared import features
+
+        x = features(self.net, self.graph, self.source, batch.inputs)
         y = batch.targets[self.readout]
         if self.classifier:
             y = torch.nn.functional.one_hot(y.long(), self.units)
@@ -146,51 +152,47 @@ class LeastSquares(FitRegime):
                 "solve_time": round(solve_time, 6)}
 
     # -- inference ----------------------------------------------------------------------------
-    def _outputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        import torch
-
-        self.net.eval()
-        with torch.no_grad():
-            out = self.net(*[inputs[n].to(self.session.device) for n in self.graph.inputs])
-        return dict(zip(self.graph.outputs, out if isinstance(out, tuple) else (out,),
-                        strict=True))
-
     def predict(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        import torch
+        return self.network.predict(inputs)
 
-        outs = self._outputs(inputs)
-        if self.classifier:
-            t = self.graph.type_of(self.readout)
-            axis = t.feature_axis % t.rank
-            outs[self.readout] = torch.softmax(outs[self.readout], dim=axis + 1)
-        return outs
+    def metric_sets(self) -> dict[str, Any]:
+        from .shared import metric_sets
+
+        try:
+            return metric_sets(self.cfg, self.graph, {self.readout: None}, self.data.prepared,
+                               self.session.device)
+        except SpecError as err:
+            raise self.session.locate(err) from None
 
     def evaluate(self, split: str) -> dict[str, float]:
-        """Mean squared error of the readout's scores and the configured metrics."""
+        """Mean squared error of the readout's scores (against one-hot labels or the values),
+        the streamed metrics and the whole-split ones (a free run reads the network)."""
         import torch
 
         from ..entries import SplitContext
-        from .metrics import MetricSet, OutputKind, evaluate_split
+        from .metrics import evaluate_split
+        from .shared import logs
 
-        t = self.graph.type_of(self.readout)
-        kind = (OutputKind("multiclass", self.units, t.feature_axis % t.rank)
-                if self.classifier else OutputKind("regression", axis=t.feature_axis % t.rank))
-        metrics = MetricSet(list(self.cfg.metrics), kind, self.session.device)
+        sets = self.metric_sets()
+        out = self.readout
         sq, count = 0.0, 0
-        for batch in self.data.parts[split].batches(self.batch_size(), self.session.device):
-            score = self._outputs(batch.inputs)[self.readout]
-            y = batch.targets[self.readout]
-            target = (torch.nn.functional.one_hot(y.long(), self.units).to(score.dtype)
-                      if self.classifier else y.reshape(score.shape))
-            if self.sequence:
-                score, target, y = self._washout(score), self._washout(target), self._washout(y)
-            sq += float(((score.double() - target.double()) ** 2).sum())
-            count += target.numel()
-            metrics.update(score, y if self.classifier else target)
-        part = self.data.parts[split]  # whole-split metrics (a free run) read the network
+        part = self.data.parts[split]
+        self.net.eval()
+        with torch.no_grad():
+            for batch in part.batches(self.batch_size(), self.session.device):
+                outs, targets = self.network.forward(batch, train=False)
+                score, y = outs[out], targets[out]
+                target = (torch.nn.functional.one_hot(y.long(), self.units)
+                          if self.classifier else y.reshape(score.shape))
+                if self.sequence:
+                    score, target, y = (self._washout(score), self._washout(target),
+                                        self._washout(y))
+                sq += float(((score.double() - target.double()) ** 2).sum())
+                count += target.numel()
+                sets[out].update(self.network.value(out, score), y if self.classifier
+                                 else target)
         ctx = SplitContext(split, self.predict, part.inputs, part.targets, model=self.net)
-        return {"loss": sq / max(count, 1), **metrics.compute(),
-                **evaluate_split(list(self.cfg.metrics), ctx)}
+        return {**logs(sq / max(count, 1), sets), **evaluate_split(list(self.cfg.metrics), ctx)}
 
 
 # -- the graph checks and the solve (torch-free at import) -----------------------------------
@@ -264,19 +266,3 @@ def ridge_solve(xtx: torch.Tensor, xty: torch.Tensor, ridge: float,
     driver = "gelsd" if a.device.type == "cpu" else None
     return torch.linalg.lstsq(a, xty, driver=driver).solution, "lstsq"
 
-
-def feature_module(model: Any, readout_attr: str) -> Any:
-    """A module running ``model`` up to the input of its submodule ``readout_attr``."""
-    from torch import fx
-
-    g = fx.Graph()
-    env: dict[Any, Any] = {}
-    for node in model.graph.nodes:
-        if node.op == "call_module" and node.target == readout_attr:
-            g.output(env[node.args[0]])
-            break
-        env[node] = g.node_copy(node, lambda n: env[n])
-    module = fx.GraphModule(model, g)
-    module.graph.eliminate_dead_code()
-    module.recompile()
-    return module

@@ -217,3 +217,12 @@ def test_extreme_learning_machine_bar_and_export(tmp_path: Path) -> None:
     assert row["solve_time"] > 0, row  # reported; its time is a benchmark figure, not a test
     result = specc.export(run.dir, tmp_path / "elm.onnx")
     assert result.parity is not None and result.parity.ok, result.parity.failures
+
+
+def test_a_metric_the_readout_cannot_give_is_refused_at_its_line(tmp_path: Path) -> None:
+    text = SPEC.replace("metrics: [accuracy]", "metrics: [accuracy, mae]")
+    with pytest.raises(SpecError) as e:
+        train(write(tmp_path, text), out=tmp_path / "run", quiet=True)
+    issue = e.value.issues[0]
+    assert "metric 'mae' needs a regression output" in issue.message
+    assert issue.line == text.splitlines().index("  metrics: [accuracy, mae]") + 1
