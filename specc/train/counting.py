@@ -56,8 +56,14 @@ class Counting(FitRegime):
     def setup(self) -> None:
         self.build_models()
         s, graph, node = self.session, self.graph, self.node
-        self.data = s.tensor_data(graph.inputs, self.output_targets(graph))
-        check_vocab(self.data, node, s.locate)
+        from ..data.prepare import load_raw
+
+        try:
+            raw = load_raw(self.cfg.data)
+        except SpecError as err:
+            raise s.locate(err) from None
+        check_vocab(raw, node, s.locate)  # before the data's own label checks, at the node
+        self.data = s.tensor_data(graph.inputs, self.output_targets(graph), raw)
         labels = self.data.train.targets[node.name]
         if labels.dim() != 1:
             raise s.locate(SpecError(
@@ -150,15 +156,18 @@ def find_chain(graph: LayerGraph, locate: Any) -> Node:
     return node
 
 
-def check_vocab(data: Any, node: Node, locate: Any) -> None:
-    """The chain's vocabulary must be the data's: a text's characters, or every token id."""
+def check_vocab(raw: Any, node: Node, locate: Any) -> None:
+    """The chain's vocabulary must be the data's: a text's characters, or hold every id."""
+    import numpy as np
+
     vocab = node.params.vocab
-    text = data.prepared.raw.vocab
-    if text:
-        have, what = len(text), f"the text has {len(text)} distinct characters"
+    if raw.vocab:
+        have, what = len(raw.vocab), f"the text has {len(raw.vocab)} distinct characters"
     else:
-        (ids,) = data.train.inputs.values()
-        have = int(ids.max()) + 1 if ids.numel() else 0
+        ids = np.asarray(raw.arrays["x"])
+        if ids.dtype.kind not in "iu" or ids.size == 0:
+            return  # not token ids: the data's own checks say so
+        have = int(ids.max()) + 1
         what = f"the token ids run up to {have - 1}"
         if have <= vocab:
             return

@@ -114,15 +114,17 @@ def test_resume_mid_accumulation_gives_the_same_chain(tmp_path: Path,
     assert resumed.metrics[-1]["val_bits_per_char"] == whole.metrics[-1]["val_bits_per_char"]
 
 
-def test_vocabulary_that_does_not_match_the_data_is_located(tmp_path: Path) -> None:
-    path = spec_file(tmp_path, vocab=40)
+@pytest.mark.parametrize("vocab", [40, 10])
+def test_vocabulary_that_does_not_match_the_data_is_located(tmp_path: Path, vocab: int) -> None:
+    path = spec_file(tmp_path, vocab=vocab)
     with pytest.raises(SpecError) as e:
         train(path, out=tmp_path / "run", quiet=True)
     issue = e.value.issues[0]
     assert "does not match the data: the text has 16 distinct characters" in issue.message
     assert issue.line == next(n for n, s in enumerate(path.read_text().splitlines(), 1)
                               if "markov_chain" in s)
-    assert issue.hint == "set vocab: 16" and "received 40" in issue.text()
+    assert issue.path == ("layers", 0, "markov_chain", "vocab")
+    assert issue.hint == "set vocab: 16" and f"received {vocab}" in issue.text()
 
     from click.testing import CliRunner
 
