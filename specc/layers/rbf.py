@@ -44,7 +44,6 @@ class RBF(LayerKind):
     """
 
     name = "rbf"
-    aliases = ("radial_basis",)
     Params = RBFParams
     feature_axis = -1
     examples = (
@@ -135,6 +134,6 @@ def _module(p: RBFParams, features: int) -> Any:
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             d2 = ((x.unsqueeze(-2) - self.centres) ** 2).sum(-1)
-            return torch.exp(-d2 / (2 * self.widths * self.widths))
+            return torch.exp(-d2 / (2 * (self.widths * self.widths).clamp(min=1e-12)))
 
     return RBFLayer()

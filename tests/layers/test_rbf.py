@@ -135,4 +135,5 @@ def test_data_of_the_wrong_width_is_located(name: str, override: str, message: s
               quiet=True)
     issue = err.value.issues[0]
     assert message in issue.message
-    assert issue.path == ("train", "data", "dataset") and issue.line == 19
+    line = (SPECS / f"{name}.yaml").read_text().splitlines().index("train:") + 2
+    assert issue.path == ("train", "data", "dataset") and issue.line == line
