@@ -338,13 +338,20 @@ def _check(kind: str, obj: Any, value: str, name: str | None = None) -> None:
 
 def _check_entry(kind: str, obj: Any, value: str, name: str | None) -> None:
     """A loss, metric, ... entry: a subclass of the group's base in :mod:`specc.entries`."""
+    from pydantic import BaseModel
+
     from .entries import BASES
 
     base = BASES[kind]
     name = name or getattr(obj, "name", None)
     problems = []
+    params = getattr(obj, "Params", None)
     if not (isinstance(obj, type) and issubclass(obj, base)):
         problems.append(f"it must subclass {base.__module__}.{base.__qualname__}")
+    elif not (isinstance(params, type) and issubclass(params, BaseModel)
+              and params.model_config.get("extra") == "forbid"):
+        problems.append("'Params' must be a pydantic model that forbids unknown fields "
+                        "(derive from specc.entries.NoParams)")
     if not isinstance(name, str) or not _SNAKE.match(name):
         problems.append(f"'name' must be a snake_case string (received {name!r})")
     if problems:

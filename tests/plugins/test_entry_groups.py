@@ -37,14 +37,19 @@ def test_plugin_cannot_shadow_a_builtin_metric(site, registry):
 
 def test_entry_of_the_wrong_type_is_refused(site, registry):
     site.module("odd_optimizers", "from specc.entries import Optimizer\n"
-                "from specc.registry import abstract\n\n\n"
+                "from specc.registry import abstract\nfrom pydantic import BaseModel\n\n\n"
                 "class NotOne:\n    name = 'not_one'\n\n\n"
-                "@abstract\nclass Base(Optimizer):\n    name = 'base'\n")
+                "@abstract\nclass Base(Optimizer):\n    name = 'base'\n\n\n"
+                "class Loose(Optimizer):\n    name = 'loose'\n"
+                "    Params = type('P', (BaseModel,), {'__annotations__': {'lr': float}})\n")
     site.dist("odd-optimizers", optimizers={"not_one": "odd_optimizers:NotOne",
-                                            "base": "odd_optimizers:Base"})
+                                            "base": "odd_optimizers:Base",
+                                            "loose": "odd_optimizers:Loose"})
     regs = registry()
     assert regs.plugins["odd-optimizers"].errors == [
         "odd_optimizers:NotOne is not an optimizer: it must subclass specc.entries.Optimizer",
-        "odd_optimizers:Base is an abstract base, not an optimizer"]
+        "odd_optimizers:Base is an abstract base, not an optimizer",
+        "odd_optimizers:Loose is not an optimizer: 'Params' must be a pydantic model that forbids "
+        "unknown fields (derive from specc.entries.NoParams)"]
     with pytest.raises(SpecError, match="comes from plugin 'odd-optimizers', which failed"):
         regs.optimizers.get("not_one")
