@@ -45,10 +45,6 @@ class Zeros(Initializer):
         tensor.zero_()
 
 
-class ConstantParams(NoParams):
-    value: float = Field(1.0, description="The value of every element.")
-
-
 class Ones(Initializer):
     """All ones."""
 
@@ -58,6 +54,10 @@ class Ones(Initializer):
     @classmethod
     def apply(cls, p: Any, tensor: Any) -> None:
         tensor.fill_(1.0)
+
+
+class ConstantParams(NoParams):
+    value: float = Field(1.0, description="The value of every element.")
 
 
 class Constant(Initializer):
