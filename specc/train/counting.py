@@ -4,8 +4,9 @@ One pass over the training windows: each window's last ``order - 1`` token ids a
 after it make one pair index ``context * vocab + next``; a batch's pairs are counted at once
 (``torch.unique`` with counts, a bincount over only the pairs that occur, so orders whose
 dense table would not fit in memory still count) and merged into the running sorted pairs and
-their float64 counts. Those two tensors are the sums the fit loop checkpoints with its cursor,
-so a resumed run continues mid-accumulation and ends with the same counts. The solve hands the
+their float64 counts (small batches are held back and merged together). Those two tensors are
+the sums the fit loop checkpoints with its cursor (pending batches merged first), so a resumed
+run continues mid-accumulation and ends with the same counts. The solve hands the
 counts to the chain, which turns them into add-alpha probabilities: the smoothing ``alpha`` is
 a property of the model (a field of the ``markov_chain`` node), not of this regime, so the
 regime has no fields of its own. ``bits_per_char`` (cross-entropy in bits per token) is logged
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     import torch
 
     from ..graph.ir import LayerGraph, Node
+
+
+MERGE_EVERY = 1 << 18  # pairs held back before a merge (small batches are merged together)
 
 
 class CountingConfig(FitConfig):
@@ -64,13 +68,6 @@ class Counting(FitRegime):
             raise s.locate(err) from None
         check_vocab(raw, node, s.locate)  # before the data's own label checks, at the node
         self.data = s.tensor_data(graph.inputs, self.output_targets(graph), raw)
-        labels = self.data.train.targets[node.name]
-        if labels.dim() != 1:
-            raise s.locate(SpecError(
-                "counting needs the next token of each window as its target; the targets "
-                f"have shape {list(labels.shape[1:])} per sample", path=("train", "data",
-                                                                          "window", "target"),
-                hint="window: {size: N, target: next}"))
         self.net.eval()
 
     # -- accumulate and solve -----------------------------------------------------------------
@@ -80,16 +77,36 @@ class Counting(FitRegime):
         dev = self.session.device
         self.sums = {"pairs": torch.zeros(0, dtype=torch.int64, device=dev),
                      "counts": torch.zeros(0, dtype=torch.float64, device=dev)}
+        self.pending: list[torch.Tensor] = []
+        self.held = 0
 
     def accumulate(self, batch: Any) -> None:
+        self.pending.append(self.pairs(batch))
+        self.held += len(self.pending[-1])
+        if self.held >= MERGE_EVERY:
+            self.merge()
+
+    def merge(self) -> None:
+        """Fold the pending batches' pairs into the sorted pairs and their counts."""
         import torch
 
-        pairs = self.pairs(batch)
-        both = torch.cat([self.sums["pairs"], pairs])
-        weights = torch.cat([self.sums["counts"], pairs.new_ones(len(pairs), dtype=torch.float64)])
+        if not self.pending:
+            return
+        new = torch.cat(self.pending)
+        both = torch.cat([self.sums["pairs"], new])
+        weights = torch.cat([self.sums["counts"], new.new_ones(len(new), dtype=torch.float64)])
         merged, where = torch.unique(both, sorted=True, return_inverse=True)
         counts = torch.zeros(len(merged), dtype=torch.float64, device=merged.device)
         self.sums = {"pairs": merged, "counts": counts.index_add_(0, where, weights)}
+        self.pending, self.held = [], 0
+
+    def state_dict(self) -> dict[str, Any]:
+        self.merge()  # the checkpointed sums hold every batch before the cursor
+        return super().state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.pending, self.held = [], 0
 
     def pairs(self, batch: Any) -> torch.Tensor:
         """Pair indices ``context * vocab + next`` of a batch's windows."""
@@ -99,6 +116,7 @@ class Counting(FitRegime):
 
     def solve(self) -> dict[str, float]:
         t0 = time.perf_counter()
+        self.merge()
         pairs, counts = self.sums["pairs"], self.sums["counts"]
         if len(pairs) == 0:
             raise SpecError("counting has no training windows to count", path=("train",))

@@ -89,8 +89,12 @@ def test_counts_are_exact_on_a_tiny_text(tmp_path: Path) -> None:
     assert row["val_loss"] == pytest.approx(row["val_bits_per_char"] * math.log(2), rel=1e-5)
 
 
-def test_resume_mid_accumulation_gives_the_same_chain(tmp_path: Path,
+@pytest.mark.parametrize("merge_every", [20, 1 << 18])  # merges between batches, or none
+def test_resume_mid_accumulation_gives_the_same_chain(tmp_path: Path, merge_every: int,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import specc.train.counting
+
+    monkeypatch.setattr(specc.train.counting, "MERGE_EVERY", merge_every)
     path = spec_file(tmp_path)
     whole = train(path, out=tmp_path / "whole", quiet=True)
     calls = {"n": 0}
