@@ -68,7 +68,17 @@ class Counting(FitRegime):
             raise s.locate(err) from None
         check_vocab(raw, node, s.locate)  # before the data's own label checks, at the node
         self.data = s.tensor_data(graph.inputs, self.output_targets(graph), raw)
+        self.metric_sets()  # a metric the chain cannot give is refused before the pass
         self.net.eval()
+
+    def metric_sets(self) -> dict[str, Any]:
+        from .shared import metric_sets
+
+        try:
+            return metric_sets(self.cfg, self.graph, {self.node.name: None},
+                               self.data.prepared, self.session.device)
+        except SpecError as err:
+            raise self.session.locate(err) from None
 
     # -- accumulate and solve -----------------------------------------------------------------
     def begin(self) -> None:
@@ -140,10 +150,9 @@ class Counting(FitRegime):
         configured metrics."""
         import torch
 
-        from .metrics import MetricSet, OutputKind
+        from .shared import logs
 
-        metrics = MetricSet(list(self.cfg.metrics), OutputKind("multiclass", self.chain.vocab, 0),
-                            self.session.device)
+        sets = self.metric_sets()
         total, count = 0.0, 0
         for batch in self.data.parts[split].batches(max(self.batch_size(), 4096),
                                                       self.session.device):
@@ -151,9 +160,9 @@ class Counting(FitRegime):
             y = batch.targets[self.node.name].long()
             total -= float(torch.log(probs.gather(1, y[:, None]).double()).sum())
             count += len(y)
-            metrics.update(probs, y)
+            sets[self.node.name].update(probs, y)
         nats = total / max(count, 1)
-        return {"loss": nats, "bits_per_char": nats / math.log(2), **metrics.compute()}
+        return {**logs(nats, sets), "bits_per_char": nats / math.log(2)}
 
 
 # -- checks and the training cross-entropy (torch-free at import) ------------------------------

@@ -139,6 +139,17 @@ def test_vocabulary_that_does_not_match_the_data_is_located(tmp_path: Path, voca
     assert "does not match the data" in result.output
 
 
+def test_metrics_of_the_chain(tmp_path: Path) -> None:
+    doc = yaml.safe_load(spec_file(tmp_path).read_text())
+    doc["train"]["metrics"] = ["accuracy"]
+    run = train(doc, out=tmp_path / "run", quiet=True)
+    assert 0 < run.metrics[-1]["val_accuracy"] <= 1
+    doc["train"]["metrics"] = ["accuracy", "mse"]
+    with pytest.raises(SpecError) as e:
+        train(doc, out=tmp_path / "bad", quiet=True)
+    assert e.value.issues[0].path == ("train", "metrics", 1)
+
+
 def test_a_layer_before_the_chain_is_refused(tmp_path: Path) -> None:
     path = spec_file(tmp_path)
     doc = yaml.safe_load(path.read_text())
