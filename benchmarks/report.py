@@ -13,6 +13,8 @@ def fmt_value(v: float | None, unit: str) -> str:
         return "-"
     if unit in ("s", "s/node"):
         return fmt_seconds(v) + ("/node" if unit == "s/node" else "")
+    if v and abs(v) < 0.1:  # small figures (an NRMSE of 1.8e-05) keep three digits
+        return f"{v:.3g} {unit}"
     return f"{v:,.1f} {unit}"
 
 

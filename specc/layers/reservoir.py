@@ -8,7 +8,10 @@ computed at build time) equals ``spectral_radius``.
 
 With ``leak`` 1 the update is torch's fused tanh RNN (the recurrent export path: ONNX ``RNN``);
 with ``leak`` < 1 it is a loop in eager mode and ``torch._higher_order_ops.scan`` when exported
-(ONNX ``Scan``, through the dynamo exporter). A module can carry its final state into the next
+(ONNX ``Scan``, through the dynamo exporter). A sparse reservoir (density <= 0.2) on the CPU
+without gradients steps through SciPy's CSR product instead: a dense step costs units^2
+multiply-adds, a sparse one density * units^2 (measured on 8000 steps of 500 units at density
+0.01, one thread: 0.4 s against 1.5-2.4 s for the fused dense op). A module can carry its final state into the next
 call (:func:`carried_state`), which is how a network runs free on its own predictions.
 """
 
@@ -39,6 +42,9 @@ class ReservoirParams(Params):
     input_activation: Literal["linear", "tanh"] = Field(
         "linear", description="Input transform u = input_activation(x + input_shift).")
     seed: int = Field(0, ge=0, description="Seed the weights are drawn from.")
+
+
+SPARSE = 0.2  # densities up to this step through a sparse product on the CPU
 
 
 def draw_weights(p: ReservoirParams, features: int) -> dict[str, Any]:
@@ -90,6 +96,8 @@ def _module() -> type:
                 self.register_buffer(name, torch.as_tensor(value, dtype=torch.float32))
             self.leak, self.shift, self.units = p.leak, p.input_shift, p.units
             self.squash = p.input_activation == "tanh"
+            self.sparse = p.density <= SPARSE
+            self._csr: tuple[Any, Any] | None = None  # (version of w, its SciPy CSR copy)
             self.carry = False
             self.state: torch.Tensor | None = None
 
@@ -98,11 +106,15 @@ def _module() -> type:
             u = torch.tanh(u) if self.squash else u
             h0 = self.state if self.carry and self.state is not None else \
                 u.new_zeros(u.shape[0], self.units)
-            if self.leak == 1.0:
+            exporting = torch.compiler.is_compiling() or torch.jit.is_tracing()
+            if self.sparse and not exporting and u.device.type == "cpu" and not (
+                    torch.is_grad_enabled() and u.requires_grad):
+                seq = self._sparse_loop(u, h0)
+            elif self.leak == 1.0:
                 zero = torch.zeros_like(self.bias)
                 seq, _ = torch.rnn_tanh(u, h0[None], [self.w_in, self.w, self.bias, zero], True,
                                         1, 0.0, False, False, True)
-            elif torch.compiler.is_compiling() or torch.jit.is_tracing():
+            elif exporting:
                 seq = self._scan(u, h0)
             else:
                 seq = self._loop(u, h0)
@@ -117,6 +129,25 @@ def _module() -> type:
                 h = (1 - a) * h + a * torch.tanh(drive[:, t] + h @ w_t)
                 steps.append(h)
             return torch.stack(steps, dim=1)
+
+        def _sparse_loop(self, u: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
+            import numpy as np
+
+            key = (self.w._version, self.w.data_ptr(), self.w.dtype)
+            if self._csr is None or self._csr[0] != key:
+                from scipy.sparse import csr_matrix
+
+                self._csr = (key, csr_matrix(self.w.numpy()))
+            w, a = self._csr[1], self.leak
+            drive = nn.functional.linear(u, self.w_in, self.bias).permute(1, 2, 0).numpy()
+            h = np.ascontiguousarray(h0.numpy().T)  # (units, batch)
+            out = np.empty_like(drive)  # (time, units, batch)
+            for t in range(drive.shape[0]):
+                if a == 1.0:  # in place: this loop is most of an ESN's fit time
+                    h = np.tanh(np.add(drive[t], w @ h, out=drive[t]), out=out[t])
+                else:
+                    out[t] = h = (1 - a) * h + a * np.tanh(drive[t] + w @ h)
+            return torch.from_numpy(out).permute(2, 0, 1)
 
         def _scan(self, u: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
             from torch._higher_order_ops.scan import scan

@@ -65,6 +65,21 @@ def test_update_matches_the_equations(leak: float) -> None:
     np.testing.assert_allclose(got, _reference(m, x.double().numpy(), leak, -1.0), atol=1e-5)
 
 
+@pytest.mark.parametrize("leak", [1.0, 0.6])
+def test_sparse_cpu_steps_equal_the_dense_ops(leak: float) -> None:
+    m = _build(units=50, features=2, density=0.1, leak=leak, bias_scaling=0.3)
+    x = torch.randn(3, 40, 2)
+    with torch.no_grad():
+        sparse = m(x)
+        m.sparse = False
+        dense = m(x)
+    torch.testing.assert_close(sparse, dense, atol=1e-5, rtol=1e-5)
+    m.sparse = True
+    xg = x.clone().requires_grad_(True)
+    m(xg).sum().backward()  # with gradients to the input it runs the torch ops
+    assert xg.grad is not None and float(xg.grad.abs().sum()) > 0
+
+
 def test_leaky_loop_equals_the_scan_used_for_export() -> None:
     m = _build(units=20, features=2, density=0.3, leak=0.5, bias_scaling=0.2)
     x = torch.randn(4, 12, 2)
