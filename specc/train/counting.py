@@ -16,7 +16,6 @@ for the training split (from the counts) and the held-out split (through the mod
 from __future__ import annotations
 
 import math
-import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SpecError
@@ -49,19 +48,20 @@ class Counting(FitRegime):
 
     # -- setup --------------------------------------------------------------------------------
     def build_models(self) -> None:
+        from ..layers._markov_chain_torch import MarkovChainModule
+
         s = self.session
         self.graph = s.spec.graph
         self.node = find_chain(self.graph, s.locate)
         self.net = s.build(logits=False)
         self.models = {self.graph.name: self.net}
-        self.chain = next(m for m in self.net.modules()
-                          if type(m).__name__ == "MarkovChainModule")
+        self.chain = next(m for m in self.net.modules() if isinstance(m, MarkovChainModule))
 
     def setup(self) -> None:
-        self.build_models()
-        s, graph, node = self.session, self.graph, self.node
         from ..data.prepare import load_raw
 
+        self.build_models()
+        s, graph, node = self.session, self.graph, self.node
         try:
             raw = load_raw(self.cfg.data)
         except SpecError as err:
@@ -125,13 +125,9 @@ class Counting(FitRegime):
         return context * self.chain.vocab + batch.targets[self.node.name].long()
 
     def solve(self) -> dict[str, float]:
-        t0 = time.perf_counter()
         self.merge()
         pairs, counts = self.sums["pairs"], self.sums["counts"]
-        if len(pairs) == 0:
-            raise SpecError("counting has no training windows to count", path=("train",))
         self.chain.fit_counts(pairs, counts)
-        self.solve_time = time.perf_counter() - t0
         nats = train_cross_entropy(pairs, counts, self.chain.vocab, self.chain.alpha)
         return {"loss": nats, "bits_per_char": nats / math.log(2),
                 "contexts": float(len(self.chain.contexts))}
