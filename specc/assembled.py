@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from . import __version__
 from .errors import SpecError
@@ -19,6 +19,7 @@ from .registry import current
 from .spec.loader import Source, data_source, read_source
 from .spec.pydantic_errors import validate_model
 from .spec.resolve import Resolver, apply_overrides, substitute
+from .strict import Strict
 
 FORMAT_VERSION = 1
 NETWORK_KEYS = ("inputs", "layers", "nodes", "outputs")
@@ -40,10 +41,8 @@ def check_name(name: str) -> str:
     return name
 
 
-class BlockDef(BaseModel):
+class BlockDef(Strict):
     """A parameterised sub-graph used like a layer kind."""
-
-    model_config = ConfigDict(extra="forbid")
 
     description: str | None = None
     params: dict[str, Any] = Field(default_factory=dict, description="Parameters and defaults.")
@@ -53,10 +52,8 @@ class BlockDef(BaseModel):
     outputs: list[str] | str | None = None
 
 
-class NetworkDef(BaseModel):
+class NetworkDef(Strict):
     """One network of a multi-network spec."""
-
-    model_config = ConfigDict(extra="forbid")
 
     description: str | None = None
     inputs: dict[str, Any] | None = None
@@ -65,11 +62,9 @@ class NetworkDef(BaseModel):
     outputs: list[str] | str | None = None
 
 
-class Pretrained(BaseModel):
+class Pretrained(Strict):
     """Weights for part of a network, loaded from a safetensors file after it is built
     (transfer learning; see specc/backends/torch/pretrained.py)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     file: str = Field(description="safetensors file; a relative path is read from the spec "
                       "file's folder.")
@@ -83,10 +78,8 @@ class Pretrained(BaseModel):
                                 "specs).")
 
 
-class TopLevel(BaseModel):
+class TopLevel(Strict):
     """Fields allowed at the top of a spec (network bodies and blocks are checked later)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     specc: int = Field(FORMAT_VERSION, description="Spec format version.")
     name: str | None = Field(None, description="Name of the model (run directories use it).")

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError, core_schema
 
 from .registry import abstract, current
+from .strict import Strict
 
 if TYPE_CHECKING:
     import torch
@@ -28,10 +29,10 @@ if TYPE_CHECKING:
     from .types import TensorType
 
 
-class NoParams(BaseModel):
+class NoParams(Strict):
     """Parameters of an entry that takes none."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
 
 @abstract

@@ -423,7 +423,7 @@ def isolated(discover: bool = False) -> Iterator[Registries]:
 def _register(kind: str, obj: Any = None, *, name: str | None = None) -> Any:
     def deco(o: Any) -> Any:
         regs = current()
-        regs.ensure_discovered()
+        regs.ensure_discovered(kind)  # duplicates of built-ins of this group only
         info = regs._plugin(getattr(o, "__module__", "?"), None)
         _check(kind, o, f"{o.__module__}.{o.__qualname__}", name)
         regs._regs[kind].register(o, name)

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "specc"
 # Earlier stages first. A module belongs to the stage of its longest matching prefix.
 STAGES: list[tuple[str, ...]] = [
     ("specc", "specc.errors", "specc.types", "specc.limits", "specc.fileio", "specc.registry",
-     "specc.entries"),
+     "specc.entries", "specc.strict"),
     ("specc.layers",),
     ("specc.spec",),
     ("specc.graph",),

@@ -16,18 +16,17 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from ..errors import SpecError
 from ..registry import abstract
+from ..strict import Strict
 
 Task = Literal["classification", "regression", "series", "unsupervised"]
 
 
-class Params(BaseModel):
+class Params(Strict):
     """Base of dataset parameters: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class NoParams(Params):

@@ -25,11 +25,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from ..entries import Choice, RegistryChoice, RegistryName
 from ..errors import SpecError, fmt_shapes
 from ..registry import abstract
+from ..strict import Strict
 from ..types import TensorType
 
 if TYPE_CHECKING:
@@ -41,10 +42,10 @@ ActivationName = Annotated[str, RegistryName("activations")]
 Initializer = Annotated[Choice, RegistryChoice("initializers")]
 
 
-class Params(BaseModel):
+class Params(Strict):
     """Base of every kind's parameters: unknown fields are errors, values are checked strictly."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(frozen=True, validate_default=True)
 
 
 class NoParams(Params):

@@ -12,10 +12,11 @@ from __future__ import annotations
 import types
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, model_validator
 
 from ..entries import Choice, RegistryChoice
 from ..errors import PathT, SpecError, did_you_mean
+from ..strict import Strict
 from .pydantic_errors import validate_model
 
 
@@ -32,10 +33,8 @@ class Problems:
         self.items.extend(errs)
 
 
-class Section(BaseModel):
+class Section(Strict):
     """Base of ``train:`` models: unknown fields refused; ``shorthand`` expands short forms."""
-
-    model_config = ConfigDict(extra="forbid")
 
     @classmethod
     def shorthand(cls, raw: Any) -> Any:
