@@ -69,3 +69,24 @@ def test_too_few_samples_is_located_at_the_node(tmp_path) -> None:
     issue = err.value.issues[0]
     assert "20 centres needs at least 20 training samples" in issue.message
     assert issue.path[:2] == ("layers", 0)
+
+
+def test_the_fit_loop_runs_it_too_with_the_documented_seeding(tmp_path) -> None:
+    """least_squares on fixed radial basis units (the classic RBF network): the centres are
+    k-means++/k-means on the whole (small) training split, seeded by train.seed."""
+    from specc.data.prepare import prepare
+
+    spec = copy.deepcopy(SPEC)
+    spec["layers"][0]["rbf"]["trainable_widths"] = False
+    spec["train"] = {"regime": "least_squares", "readout": "out", "ridge": 1e-3, "seed": 4,
+                     "metrics": ["accuracy"],
+                     "data": SPEC["train"]["data"]}
+    run = train(spec, out=tmp_path / "run", quiet=True)
+    graph = run.spec.graph
+    prep = prepare(run.spec.train.data, graph.inputs, {})
+    x = torch.from_numpy(prep.parts["train"].inputs["x"]).double()
+    want = rbf.kmeans(x, 4, torch.Generator().manual_seed(4))
+    assert torch.allclose(centres(tmp_path / "run"), want.float())
+    widths = load_file(tmp_path / "run/checkpoints/last.safetensors")["basis.widths"]
+    assert torch.allclose(widths, torch.full((4,), rbf.width_from_spread(want)))
+    assert run.evaluate()["accuracy"] == 1.0
