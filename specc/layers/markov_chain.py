@@ -17,7 +17,7 @@ class MarkovChainParams(Params):
                        "order - 1 tokens (order 3 = 2 tokens of context).")
     vocab: int = Field(gt=1, description="Vocabulary size: token ids run from 0 to vocab - 1; "
                        "must equal the training data's vocabulary.")
-    alpha: float = Field(0.1, gt=0, description="Add-alpha smoothing: every (context, next) "
+    alpha: float = Field(0.1, gt=0, allow_inf_nan=False, description="Add-alpha smoothing: every (context, next) "
                          "count gets alpha, so an unseen context gives the uniform distribution.")
 
     @model_validator(mode="after")
@@ -45,8 +45,8 @@ class MarkovChain(LayerKind):
         order: n-gram order (>= 2; default 3). vocab: vocabulary size (token ids 0..vocab-1).
         alpha: add-alpha smoothing (> 0; default 0.1).
 
-    Input shape: ``(batch, T)`` int64 token ids, T >= order - 1 (a dynamic T is allowed); the
-    last order - 1 ids are the context.
+    Input shape: ``(batch, T)`` int64 token ids, a fixed T >= order - 1; the last order - 1
+    ids are the context.
     Output shape: ``(batch, vocab)`` probabilities of the next token.
 
     Example:
@@ -60,7 +60,7 @@ class MarkovChain(LayerKind):
     regimes: ClassVar[tuple[str, ...] | None] = ("counting",)
     examples = (
         Example("markov_chain: {order: 3, vocab: 20}", ((2,),), (20,), dtype="int64"),
-        Example("markov_chain: {order: 2, vocab: 5}", ((None,),), (5,), dtype="int64"),
+        Example("markov_chain: {order: 2, vocab: 5}", ((4,),), (5,), dtype="int64"),
     )
 
     @classmethod
@@ -71,9 +71,10 @@ class MarkovChain(LayerKind):
                               "shape [T])", x,
                               hint="declare the input as e.g. 'chars: {shape: [2], dtype: "
                               "int64}'")
-        if x.shape[0] is not None and x.shape[0] < p.order - 1:
+        if x.shape[0] is None or x.shape[0] < p.order - 1:
             raise shape_error(f"an order-{p.order} chain reads the last {p.order - 1} tokens; "
-                              f"the input has {x.shape[0]}", x)
+                              f"the input has {x.shape[0] or 'a dynamic number of'}", x,
+                              hint=f"give the input a fixed length of at least {p.order - 1}")
         return TensorType((p.vocab,), "float32", feature_axis=-1)
 
     @classmethod

@@ -83,7 +83,7 @@ def test_lookup_finds_every_context() -> None:
 
 def test_reads_the_last_tokens_of_a_longer_window() -> None:
     module, _ = fitted(3)
-    graph = load(chain_spec(3, 6, None)).graph
+    graph = load(chain_spec(3, 6, 3)).graph
     longer = build_module(graph, seed=0)
     longer.load_state_dict(module.state_dict())
     x = torch.tensor([[4, 0, 1], [2, 2, 3]])
@@ -112,6 +112,7 @@ def test_fitted_chain_exports_with_parity(order: int) -> None:
 
 @pytest.mark.parametrize(("spec", "text"), [
     (chain_spec(length=1), "reads the last 2 tokens; the input has 1"),
+    (chain_spec(length=None), "the input has a dynamic number of"),
     (chain_spec(dtype="float32"), "integer token ids"),
     (chain_spec(order=16, vocab=20), "must fit in 64 bits"),
     (chain_spec(order=1), "order: must be >= 2 (received 1)"),
