@@ -127,7 +127,8 @@ class Backprop(EpochRegime):
         """Loss and metrics on ``split`` (every process evaluates the whole split)."""
         import torch
 
-        from .metrics import MetricSet
+        from ..entries import SplitContext
+        from .metrics import MetricSet, evaluate_split
         from .shared import logs
 
         nw = self.network
@@ -143,7 +144,10 @@ class Backprop(EpochRegime):
                 for o, ms in sets.items():
                     ms.update(nw.value(o, outs[o]), targets[o])
         self.eval_sets = sets
-        return logs(loss_sum / max(count, 1), sets)
+        part = self.data.parts[split]
+        ctx = SplitContext(split, self.predict, part.inputs, part.targets, model=self.net)
+        return {**logs(loss_sum / max(count, 1), sets),
+                **evaluate_split(list(self.cfg.metrics), ctx)}
 
     def confusion(self) -> Any:
         sets = self.eval_sets

@@ -1,5 +1,5 @@
-"""A plugin adds a metric, a loss, a regime (and one of everything else) exactly as it adds a
-layer: the ``everything_plugin`` test package, installed as a fake distribution, is used by
+"""A plugin adds a metric (streamed or whole-split), a loss, a regime (and one of everything
+else) exactly as it adds a layer: the ``everything_plugin`` test package, installed as a fake distribution, is used by
 one spec end to end (validate, then train)."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ SPEC = {
     "train": {
         "regime": "ev_backprop", "data": {"dataset": "ev_line", "n": 80},
         "loss": "ev_half_squared", "optimizer": {"ev_sign_descent": {"lr": LR}},
-        "schedule": {"ev_halving": {"every": 1}}, "metrics": ["ev_mean_cubed_error", "mse"],
+        "schedule": {"ev_halving": {"every": 1}}, "metrics": ["ev_mean_cubed_error", "ev_split_rmse", "mse"],
         "epochs": 2, "batch_size": "full", "checkpoint": {"monitor": "val_ev_mean_cubed_error"},
     },
 }
@@ -43,7 +43,7 @@ def everything(site, registry, monkeypatch):
     return registry(), ENTRY_POINTS
 
 
-def test_the_plugin_provides_one_entry_in_every_group(everything):
+def test_the_plugin_provides_entries_in_every_group(everything):
     regs, entry_points = everything
     info = regs.plugins["everything"]
     assert info.ok, info.errors
@@ -72,6 +72,9 @@ def test_a_spec_using_every_plugin_entry_validates_and_trains(everything, tmp_pa
     for r in rows:
         assert float(r["val_loss"]) == pytest.approx(0.5 * float(r["val_mse"]), rel=1e-4)
         assert 0 <= float(r["ev_mean_cubed_error"]) and 0 <= float(r["val_ev_mean_cubed_error"])
+        # the whole-split metric ran the regime's predict over the validation split
+        assert float(r["val_ev_split_rmse"]) == pytest.approx(float(r["val_mse"]) ** 0.5,
+                                                             rel=1e-4)
     # two full-batch steps of sign descent move each weight by lr/2 or 3 lr/2 (or not at all)
     after = run.model.get_submodule(first.name).weight.detach()
     moved = ((after - kernel).abs() / LR).flatten().tolist()

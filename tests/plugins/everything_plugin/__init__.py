@@ -1,5 +1,6 @@
-"""A test plugin that adds one entry to every registry group: a layer kind, a regime, a
-dataset, a loss, a metric, an optimizer, a schedule, an initializer and an activation.
+"""A test plugin that adds entries to every registry group: a layer kind, a regime, a
+dataset, a loss, two metrics (streamed and whole-split), an optimizer, a schedule, an
+initializer and an activation.
 
 ``tests/plugins/test_everything_plugin.py`` installs it as a fake distribution (entry points
 in a ``.dist-info``) and trains a spec that uses all of them. Names start with ``ev_``.
@@ -24,6 +25,8 @@ from specc.entries import (
     Optimizer,
     OutputKind,
     Schedule,
+    SplitContext,
+    SplitMetric,
 )
 from specc.layers.base import Example, LayerKind, Params
 from specc.train.backprop import Backprop
@@ -126,6 +129,20 @@ class EvMeanCubedError(Metric):
         return CubedError(kind, device)
 
 
+class EvSplitRMSE(SplitMetric):
+    """RMSE of the whole split, from the regime's predict (a whole-split metric)."""
+
+    name = "ev_split_rmse"
+    mode = "min"
+    task = "regression"
+
+    @classmethod
+    def evaluate(cls, p: Any, ctx: SplitContext) -> float:
+        (out, pred), = ctx.predict(ctx.inputs).items()
+        y = ctx.targets[out]
+        return float(((pred.cpu().double() - y.double().reshape(pred.shape)) ** 2).mean() ** 0.5)
+
+
 class SignParams(NoParams):
     lr: float = Field(0.01, gt=0, description="Step size.")
 
@@ -209,7 +226,7 @@ ENTRY_POINTS = {
     "trainers": {"ev_backprop": "EvBackprop"},
     "datasets": {"ev_line": "EvLine"},
     "losses": {"ev_half_squared": "EvHalfSquared"},
-    "metrics": {"ev_mean_cubed_error": "EvMeanCubedError"},
+    "metrics": {"ev_mean_cubed_error": "EvMeanCubedError", "ev_split_rmse": "EvSplitRMSE"},
     "optimizers": {"ev_sign_descent": "EvSignDescent"},
     "schedules": {"ev_halving": "EvHalving"},
     "initializers": {"ev_fan_normal": "EvFanNormal"},
