@@ -17,6 +17,8 @@ so validating a spec can look regimes up cheaply.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..registry import abstract
@@ -185,18 +187,14 @@ class Regime:
         return state
 
 
-class damaged_state:
+@contextmanager
+def damaged_state() -> Iterator[None]:
     """Turn a malformed resumable state into a clear error (``with damaged_state(): ...``)."""
+    from ..errors import SpecError
 
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
-        from ..errors import SpecError
-
-        if exc is None or not isinstance(exc, (KeyError, TypeError, ValueError, IndexError,
-                                               RuntimeError, AttributeError)):
-            return False
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError, AttributeError) as exc:
         raise SpecError(f"the 'last' checkpoint cannot be resumed from: its state is "
                         f"incomplete or damaged ({type(exc).__name__}: {str(exc)[:200]})",
                         hint="the checkpoint was changed; train the run afresh") from None
