@@ -195,12 +195,13 @@ def refuse_unexportable(graph: Any) -> None:
 
 
 def int_highs(graph: Any) -> dict[str, int]:
-    """Upper bounds for random token ids: the smallest ``input_dim`` of consuming layers."""
+    """Upper bounds for random token ids: the smallest ``input_dim`` (an embedding's) or
+    ``vocab`` (a Markov chain's) of consuming layers."""
     out = {}
     for name, t in graph.inputs.items():
         if t.dtype.startswith(("int", "uint")):
-            dims = [getattr(n.params, "input_dim", None) for n in graph.nodes.values()
-                    if name in n.inputs]
+            dims = [getattr(n.params, "input_dim", None) or getattr(n.params, "vocab", None)
+                    for n in graph.nodes.values() if name in n.inputs]
             dims = [d for d in dims if isinstance(d, int) and d > 0]
             out[name] = min(dims) if dims else 2
     return out
