@@ -29,6 +29,17 @@ def format_path(path: Sequence[str | int]) -> str:
     return out
 
 
+class Shown:
+    """A received value shown as written, without quotes (``shape (?, 8)``, ``dtype int64``,
+    ``shape (4,) from x``); ``full``: never shortened (the shapes of several inputs)."""
+
+    def __init__(self, text: str, full: bool = False) -> None:
+        self.text, self.untruncated = text, full
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 def short_repr(value: Any, limit: int = 60) -> str:
     """A compact repr of a received value for error messages (values marked ``untruncated``,
     such as the shapes of several inputs, are shown in full)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import SpecError, did_you_mean
+from ..errors import Shown, SpecError, did_you_mean
 from ..limits import env_limit
 from ..registry import Registry
 from ..spec.pydantic_errors import validate_model
@@ -233,20 +233,11 @@ def _node_error(node: Node, err: SpecError, in_types: list[TensorType]) -> SpecE
         from dataclasses import replace
 
         received = issue.received
-        if received is not None and hasattr(received, "value"):
-            received = _From(received, producers)
+        if isinstance(received, Shown):  # from shape_error: say where the input came from
+            received = Shown(f"{received!r} from {producers}", received.untruncated)
         issues.append(replace(issue, message=f"{node.name} ({node.kind}): {issue.message}",
                               path=node.src + issue.path, received=received))
     return SpecError(issues=issues)
-
-
-class _From:
-    def __init__(self, raw: Any, producers: str) -> None:
-        self.raw, self.producers = raw, producers
-        self.untruncated = getattr(raw, "untruncated", False)
-
-    def __repr__(self) -> str:
-        return f"{self.raw!r} from {self.producers}"
 
 
 def summarize_types(graph: LayerGraph) -> dict[str, Any]:

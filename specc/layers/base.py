@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from pydantic import ConfigDict
 
 from ..entries import Choice, RegistryChoice, RegistryName
-from ..errors import SpecError, fmt_shapes
+from ..errors import Shown, SpecError, fmt_shapes
 from ..registry import abstract
 from ..strict import Strict
 from ..types import TensorType
@@ -124,28 +124,12 @@ def shape_error(message: str, received: Any = None, hint: str | None = None) -> 
     """
     if received is None:
         return SpecError(message, hint=hint)
-    return SpecError(message, received=_Raw(received), hint=hint)
-
-
-class _Raw:
-    """Shows a received value without quotes (e.g. a shape, or the shapes of all inputs)."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    @property
-    def untruncated(self) -> bool:
-        v = self.value
-        return isinstance(v, (list, tuple)) and bool(v) and all(
-            isinstance(t, TensorType) for t in v)
-
-    def __repr__(self) -> str:
-        v = self.value
-        if isinstance(v, TensorType):
-            return fmt_shapes([v])
-        if self.untruncated:
-            return fmt_shapes(v)
-        return str(v)
+    if isinstance(received, TensorType):
+        return SpecError(message, received=Shown(fmt_shapes([received])), hint=hint)
+    if isinstance(received, (list, tuple)) and received and all(
+            isinstance(t, TensorType) for t in received):
+        return SpecError(message, received=Shown(fmt_shapes(received), full=True), hint=hint)
+    return SpecError(message, received=Shown(str(received)), hint=hint)
 
 
 def expect_rank(t: TensorType, ranks: int | tuple[int, ...], what: str) -> None:

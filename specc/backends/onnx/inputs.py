@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import SpecError
-from .runtime import InferenceSession, InputSpec, Plain
+from ...errors import Shown, SpecError
+from .runtime import InferenceSession, InputSpec
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -67,7 +67,7 @@ def _read(p: Path, session: InferenceSession,
     for name, arr in feeds.items():
         if len(arr) == 0:
             raise SpecError(f"the data for input '{name}' holds no samples",
-                            received=Plain(f"shape {tuple(arr.shape)}"))
+                            received=Shown(f"shape {tuple(arr.shape)}"))
     image = suffix in IMAGE_SUFFIXES
     apply = image if preprocess is None else preprocess
     if session.info.preprocess_in_graph:  # the model preprocesses raw inputs itself
@@ -113,7 +113,7 @@ def fit_shape(arr: np.ndarray, spec: InputSpec) -> np.ndarray:
         if arr.ndim >= 2 and int(np.prod(arr.shape[1:], dtype=np.int64)) == numel:
             return arr.reshape((arr.shape[0], *want))
     raise SpecError(f"the data does not fit input '{spec.name}' of shape "
-                    f"{spec.describe()}", received=Plain(f"shape {tuple(arr.shape)}"),
+                    f"{spec.describe()}", received=Shown(f"shape {tuple(arr.shape)}"),
                     hint="one sample per row (CSV) or an array of shape (samples, ...)")
 
 
@@ -142,7 +142,7 @@ def _numeric(arr: np.ndarray, spec: InputSpec) -> np.ndarray:
     except SpecError as err:
         issue = err.issues[0]
         raise SpecError(f"input '{spec.name}' must be {spec.dtype.name}: {issue.message}",
-                        received=Plain(f"dtype {arr.dtype}"), hint=issue.hint) from None
+                        received=Shown(f"dtype {arr.dtype}"), hint=issue.hint) from None
     if arr.ndim == 0:
         raise SpecError(f"{what} is a single number (0-d array), not samples",
                         hint="save an array of shape (samples, ...)")
@@ -151,7 +151,7 @@ def _numeric(arr: np.ndarray, spec: InputSpec) -> np.ndarray:
     if spec.dtype.kind in "iu" and arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
             raise SpecError(f"input '{spec.name}' takes integer ids ({spec.dtype.name}) but "
-                            "the data holds fractional values", received=Plain(f"dtype {arr.dtype}"))
+                            "the data holds fractional values", received=Shown(f"dtype {arr.dtype}"))
     return arr
 
 

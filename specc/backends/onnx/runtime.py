@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from ...errors import SpecError, did_you_mean
+from ...errors import Shown, SpecError, did_you_mean
 from .metadata import ModelInfo
 from .native import captured_fds
 from .parity import MAX_INPUT_ENV, max_input_elements
@@ -34,13 +34,6 @@ _ORT_DTYPES = {
     "tensor(int8)": np.int8, "tensor(uint8)": np.uint8, "tensor(bool)": np.bool_,
 }
 _cuda_failure: str | None = None  # why CUDA could not start in this process, once known
-
-
-class Plain(str):
-    """A received value shown without quotes in error messages (e.g. a shape)."""
-
-    def __repr__(self) -> str:
-        return str(self)
 
 
 @dataclass(frozen=True)
@@ -242,7 +235,7 @@ class InferenceSession:
         else:
             raise SpecError(f"the model takes {len(self.inputs)} inputs "
                             f"({', '.join(self.input_names)}); pass a dict name -> array",
-                            received=Plain(type(inputs).__name__))
+                            received=Shown(type(inputs).__name__))
         out = {spec.name: _check_array(spec, feeds[spec.name]) for spec in self.inputs}
         sizes = {len(v) for v in out.values()}
         if len(sizes) > 1:
@@ -340,7 +333,7 @@ def _check_size(spec: InputSpec) -> None:
     if numel > limit:
         raise SpecError(f"input '{spec.name}' declares {numel:,} values per sample "
                         f"({spec.describe()}), more than the limit of {limit:,}",
-                        received=Plain(spec.describe()),
+                        received=Shown(spec.describe()),
                         hint=f"set {MAX_INPUT_ENV} to raise the limit")
 
 
@@ -375,7 +368,7 @@ def _check_array(spec: InputSpec, value: Any) -> np.ndarray:
             hint = ("token ids must be integers" if spec.dtype.kind in "iu"
                     else f"convert it with .astype('{spec.dtype.name}')")
             raise SpecError(f"input '{spec.name}' must be {spec.dtype.name}",
-                            received=Plain(f"dtype {arr.dtype}"), hint=hint)
+                            received=Shown(f"dtype {arr.dtype}"), hint=hint)
         arr = arr.astype(spec.dtype)
     want = spec.shape
     if arr.ndim != len(want) or any(w is not None and w != g for w, g in zip(want, arr.shape,
@@ -384,10 +377,10 @@ def _check_array(spec: InputSpec, value: Any) -> np.ndarray:
         if arr.ndim == len(want) - 1:
             hint = "add a batch axis first, e.g. x[None] for one sample"
         raise SpecError(f"input '{spec.name}' must have shape {spec.describe()}",
-                        received=Plain(f"shape {tuple(arr.shape)} {arr.dtype}"), hint=hint)
+                        received=Shown(f"shape {tuple(arr.shape)} {arr.dtype}"), hint=hint)
     if arr.shape and arr.shape[0] == 0:
         raise SpecError(f"input '{spec.name}' is empty",
-                        received=Plain(f"shape {tuple(arr.shape)}"))
+                        received=Shown(f"shape {tuple(arr.shape)}"))
     return arr
 
 
@@ -396,7 +389,7 @@ def _as_array(spec: InputSpec, value: Any) -> np.ndarray:
         return np.asarray(value)
     except Exception:
         raise SpecError(f"input '{spec.name}' is not an array",
-                        received=Plain(type(value).__name__)) from None
+                        received=Shown(type(value).__name__)) from None
 
 
 def _ort_message(exc: BaseException) -> str:
