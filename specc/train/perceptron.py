@@ -59,6 +59,7 @@ class Perceptron(EpochRegime):
         self.dense.register_forward_hook(self._capture)
         self.pocket: dict[str, torch.Tensor] | None = None
         self.pocket_errors: int | None = None
+        self.eval_set: Any = None
 
     def _capture(self, module: Any, args: tuple[Any, ...], out: Any) -> None:
         self.seen["x"], self.seen["z"] = args[0], out
@@ -80,7 +81,21 @@ class Perceptron(EpochRegime):
         self.net.eval()
         if self.cfg.pocket:
             self.features = self._features(train)
+        self.sets = self._metric_set()
         self.reset_epoch()
+
+    def _metric_set(self) -> Any:
+        """``train.metrics`` on the 0/1 output (classification metrics only)."""
+        from ..entries import OutputKind
+        from .metrics import MetricSet, task_mismatch
+
+        kind = OutputKind("binary", 2, 0, 0.5)
+        for i, ch in enumerate(self.cfg.metrics):
+            if task_mismatch(ch, kind) is not None:
+                raise self.session.locate(SpecError(
+                    f"metric '{ch.name}' needs a regression output; the perceptron's is 0/1",
+                    path=("train", "metrics", i), hint="accuracy, precision, recall, f1"))
+        return MetricSet(list(self.cfg.metrics), kind, self.session.device)
 
     def _features(self, part: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """Inputs arriving at the dense node over ``part`` (fixed: nothing before it trains),
@@ -114,6 +129,7 @@ class Perceptron(EpochRegime):
             self.loss_sum += loss
             self.correct += int((out == y).all(-1).sum())
             self.count += batch.size
+            self.sets.update(out, y)
             if self.cfg.pocket and (changed or self.pocket is None):
                 self._update_pocket()
         return loss / max(batch.size, 1)
@@ -130,10 +146,11 @@ class Perceptron(EpochRegime):
 
     def reset_epoch(self) -> None:
         self.loss_sum, self.correct, self.count = 0.0, 0, 0
+        self.sets.reset()
 
     def running_logs(self) -> dict[str, float]:
         n = max(self.count, 1)
-        logs = {"loss": self.loss_sum / n, "accuracy": self.correct / n}
+        logs = {**self.sets.compute(), "loss": self.loss_sum / n, "accuracy": self.correct / n}
         if self.pocket_errors is not None:
             logs["pocket_errors"] = float(self.pocket_errors)
         return logs
@@ -149,16 +166,23 @@ class Perceptron(EpochRegime):
         """Mean perceptron criterion (``loss``) and accuracy of the (pocket) weights."""
         import torch
 
+        from .metrics import MetricSet
+
         part = self.data.parts[split]
         loss, correct = 0.0, 0
+        self.eval_set = MetricSet(self.sets.choices, self.sets.kind, self.session.device)
         with self._pocketed(), torch.no_grad():
             for batch in part.batches(1024, self.session.device):
                 out = self._run(batch.inputs)
                 y = batch.targets[self.out].reshape(out.shape)
                 loss += float(_criterion(self.seen["z"], y).sum())
                 correct += int((out == y).all(-1).sum())
+                self.eval_set.update(out, y)
         n = max(part.n, 1)
-        return {"loss": loss / n, "accuracy": correct / n}
+        return {**self.eval_set.compute(), "loss": loss / n, "accuracy": correct / n}
+
+    def confusion(self) -> torch.Tensor | None:
+        return self.eval_set.confusion() if self.eval_set is not None else None
 
     def predict(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The step outputs (0 or 1)."""
@@ -180,12 +204,13 @@ class Perceptron(EpochRegime):
     def state_dict(self) -> dict[str, Any]:
         return {"current": {k: v.clone() for k, v in self.dense.state_dict().items()},
                 "pocket": self.pocket, "pocket_errors": self.pocket_errors,
-                "sums": [self.loss_sum, self.correct, self.count]}
+                "sums": [self.loss_sum, self.correct, self.count], "metrics": self.sets.state}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.dense.load_state_dict(state["current"])
         self.pocket, self.pocket_errors = state["pocket"], state["pocket_errors"]
         self.loss_sum, self.correct, self.count = state["sums"]
+        self.sets.state = {k: v.to(self.session.device) for k, v in state["metrics"].items()}
 
 
 class _Swap:

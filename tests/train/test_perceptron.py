@@ -171,3 +171,13 @@ def test_backprop_fields_are_refused_naming_the_regime(tmp_path) -> None:
     res = CliRunner().invoke(main, ["validate", str(path)])
     assert res.exit_code == 2
     assert "optimizer" in res.output and "perceptron" in res.output
+
+
+def test_classification_metrics_and_confusion(tmp_path) -> None:
+    run = train(spec_with(metrics=["f1", "precision"]), out=tmp_path / "run", quiet=True)
+    assert {"f1", "val_f1", "precision", "val_precision"} <= set(run.metrics[-1])
+    figures = run.evaluate()
+    assert figures["f1"] == 1.0 and figures["labels"] == ["not setosa", "setosa"]
+    assert figures["confusion"] == [[19, 0], [0, 11]]
+    issue = _error(spec_with(metrics=["mse"]), tmp_path / "bad").issues[0]
+    assert issue.path == ("train", "metrics", 0) and "0/1" in issue.message
