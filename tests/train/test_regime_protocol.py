@@ -139,3 +139,20 @@ def test_several_processes_need_a_multiprocess_regime(regs, spec_file, tmp_path)
                           "perceptron.yaml"), "--nproc", "2", "--out", str(tmp_path / "r2")],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 2 and "--nproc 2" in res.stderr + res.stdout
+
+
+def test_targets_come_from_the_declared_targets_without_a_loss():
+    from specc.data.prepare import OutputTarget, prepare
+    from specc.spec.training import DataConfig
+    from specc.types import TensorType
+
+    cfg = DataConfig(dataset="iris", split={"val": 0.2, "seed": 0})
+    x = {"x": TensorType((4,))}
+    labels = prepare(cfg, x, {"out": OutputTarget(TensorType((3,)), None, "labels", True)})
+    y = labels.parts["train"].targets["out"]
+    assert y.dtype == np.int64 and y.shape == (120,) and labels.classes == {"out": 3}
+    values = prepare(cfg, x, {"out": OutputTarget(TensorType((1,)), None, "labels")})
+    assert values.parts["val"].targets["out"].dtype == np.float32 and not values.classes
+    assert values.parts["val"].targets["out"].shape == (30, 1)
+    none = prepare(cfg, x, {})
+    assert none.parts["train"].targets == {}
