@@ -127,10 +127,15 @@ def _module(p: RBFParams, features: int) -> Any:
     class RBFLayer(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.centres = nn.Parameter(torch.randn(p.units, features),
-                                        requires_grad=p.trainable_centres)
-            self.widths = nn.Parameter(torch.full((p.units,), p.width or 1.0),
-                                       requires_grad=p.trainable_widths)
+            self._add("centres", torch.randn(p.units, features), p.trainable_centres)
+            self._add("widths", torch.full((p.units,), p.width or 1.0), p.trainable_widths)
+
+        def _add(self, name: str, value: torch.Tensor, trainable: bool) -> None:
+            """A parameter, or a buffer when fixed (saved and exported, never optimised)."""
+            if trainable:
+                self.register_parameter(name, nn.Parameter(value))
+            else:
+                self.register_buffer(name, value)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             d2 = ((x.unsqueeze(-2) - self.centres) ** 2).sum(-1)

@@ -23,7 +23,8 @@ def test_shape_and_counts_follow_the_trainable_flags() -> None:
     assert RBF.count_params(RBFParams(units=5, trainable_centres=False), x) == (5, 15)
     assert RBF.count_params(RBFParams(units=5, trainable_widths=False), x) == (15, 5)
     module = RBF.build(RBFParams(units=5, trainable_widths=False), x)
-    assert [p.requires_grad for p in (module.centres, module.widths)] == [True, False]
+    assert [n for n, _ in module.named_parameters()] == ["centres"]
+    assert [n for n, _ in module.named_buffers()] == ["widths"]
 
 
 def test_output_is_the_gaussian_of_the_distance() -> None:
