@@ -226,3 +226,13 @@ def test_a_metric_the_readout_cannot_give_is_refused_at_its_line(tmp_path: Path)
     issue = e.value.issues[0]
     assert "metric 'mae' needs a regression output" in issue.message
     assert issue.line == text.splitlines().index("  metrics: [accuracy, mae]") + 1
+
+
+@pytest.mark.slow
+def test_two_processes_solve_the_same_readout(tmp_path: Path) -> None:
+    one = train(doc(), out=tmp_path / "one", quiet=True)
+    two = train(doc(), out=tmp_path / "two", quiet=True, nproc=2)
+    a, b = one.model.state_dict(), two.model.state_dict()
+    for k in a:  # the sums are added in another order: equal to rounding
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
+    assert two.metrics[-1]["val_accuracy"] == one.metrics[-1]["val_accuracy"]
