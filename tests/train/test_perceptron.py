@@ -151,6 +151,9 @@ def test_labels_must_be_binary_and_the_class_must_exist(tmp_path) -> None:
     assert issue.path == ("train", "data", "binary") and "did you mean 'setosa'" in issue.hint
     spec = spec_with(data={"dataset": "iris", "binary": 3})
     assert "classes 0..2" in _error(spec, tmp_path).issues[0].message
+    spec = spec_with(data={"dataset": "diabetes", "binary": 0})
+    issue = _error(spec, tmp_path).issues[0]
+    assert "no class labels" in issue.message and issue.path == ("train", "data", "binary")
 
 
 def test_wrong_widths_are_located(tmp_path) -> None:
