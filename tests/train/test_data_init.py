@@ -90,3 +90,18 @@ def test_the_fit_loop_runs_it_too_with_the_documented_seeding(tmp_path) -> None:
     widths = load_file(tmp_path / "run/checkpoints/last.safetensors")["basis.widths"]
     assert torch.allclose(widths, torch.full((4,), rbf.width_from_spread(want)))
     assert run.evaluate()["accuracy"] == 1.0
+
+
+def test_the_sample_is_bounded_and_seeded() -> None:
+    from types import SimpleNamespace
+
+    from specc.train.data_init import MAX_SAMPLES, _sample
+
+    part = SimpleNamespace(n=MAX_SAMPLES + 904,
+                           inputs={"x": torch.arange(MAX_SAMPLES + 904.0)[:, None]})
+    a = _sample(part, ["x"], torch.Generator().manual_seed(0))["x"]
+    b = _sample(part, ["x"], torch.Generator().manual_seed(0))["x"]
+    assert a.shape == (MAX_SAMPLES, 1) and torch.equal(a, b)
+    assert bool((a[1:] > a[:-1]).all())  # distinct samples, in split order
+    small = SimpleNamespace(n=10, inputs={"x": torch.zeros(10, 1)})
+    assert _sample(small, ["x"], torch.Generator())["x"] is small.inputs["x"]
