@@ -22,10 +22,10 @@ from .report import print_table
 
 def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
     from . import compile as comp
-    from . import draw, inference, memory, train_throughput
+    from . import draw, inference, memory, train_throughput, validate
 
     return [
-        ("cli start-up", lambda: comp.cli_startup(quick)),
+        ("validate", lambda: validate.validate_cost(quick)),
         ("compile", lambda: comp.compile_scaling(quick)),
         ("draw", lambda: draw.draw_vs_validate(quick)),
         ("generated vs hand-written", lambda: comp.generated_vs_handwritten(quick)),

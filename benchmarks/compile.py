@@ -10,29 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from .common import Row, interleave, med, python, run_process, spread
+from .common import Row, interleave, med, spread
 
 ROOT = Path(__file__).resolve().parent.parent
 RESNET50 = ROOT / "specs" / "resnet50.yaml"
-
-
-def cli_startup(quick: bool = False) -> list[Row]:
-    """`specc validate` of a ResNet-50-sized spec (whole process) vs `python -c 'import torch'`."""
-    validate = [python(), "-c", "import sys; from specc.cli import main\n"
-                "try: main(['validate', sys.argv[1]])\n"
-                "except SystemExit as e: assert not e.code\n"
-                "assert 'torch' not in sys.modules", str(RESNET50)]
-    torch_import = [python(), "-c", "import torch"]
-    n = 5 if quick else 11
-    a, b = interleave(lambda: run_process(validate), lambda: run_process(torch_import),
-                      repeats=n, warmup=1)
-    ra, rb = med(a), med(b)
-    return [
-        Row("validate resnet50 (process) vs import torch", ra, rb, ra / rb, "<= 0.2",
-            ra / rb <= 0.2, spread=f"{spread(a)} / {spread(b)}", note="torch never imported"),
-        Row("validate resnet50 (process), absolute", ra, None, None, "< 0.3 s", ra < 0.3,
-            spread=spread(a)),
-    ]
 
 
 def chain_spec(n: int) -> dict:
@@ -158,7 +139,7 @@ def generated_vs_handwritten(quick: bool = False) -> list[Row]:
     return rows
 
 
-ALL = [cli_startup, compile_scaling, generated_vs_handwritten]
+ALL = [compile_scaling, generated_vs_handwritten]
 
 
 def main(argv: list[str] | None = None) -> None:

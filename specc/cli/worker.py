@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch.distributed as dist
 
     from ..errors import SpecError
-    from ..runs.folder import default_run_dir, resolve_run
-    from ..train.api import _load, load_spec_with, run_training
+    from ..runs.folder import default_run_dir, load_spec, resolve_run
+    from ..train.api import _load, run_training
     from ..train.session import DistInfo, Interrupted
     from .app import report_error
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     try:
         if args.resume or args.from_run:
-            spec = load_spec_with(resolve_run(args.spec), args.overrides)
+            spec = load_spec(resolve_run(args.spec), args.overrides)
         else:
             spec = _load(args.spec, args.overrides)
         out = [args.out or (str(default_run_dir(spec.name)) if info.main else None)]

@@ -239,6 +239,3 @@ def _node_error(node: Node, err: SpecError, in_types: list[TensorType]) -> SpecE
                               path=node.src + issue.path, received=received))
     return SpecError(issues=issues)
 
-
-def summarize_types(graph: LayerGraph) -> dict[str, Any]:
-    return {n: str(node.type) for n, node in graph.nodes.items()}

@@ -161,12 +161,6 @@ def expect_known(t: TensorType, axis: int, what: str) -> int:
     return size
 
 
-def as_pair(value: int | tuple[int, int] | list[int]) -> tuple[int, int]:
-    if isinstance(value, int):
-        return (value, value)
-    return (int(value[0]), int(value[1]))
-
-
 def conv_out(size: int | None, kernel: int, stride: int, padding: str | int, dilation: int = 1) -> int | None:
     """Output length of a convolution/pooling along one axis (Keras 'valid'/'same' or explicit)."""
     if size is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -387,5 +386,3 @@ def _plain(value: Any, depth: int, count: list[int]) -> Any:
     raise SpecError(f"spec values must be plain data (str, number, bool, list, mapping); got "
                     f"{type(value).__name__}", received=value)
 
-
-Locator = Callable[[PathT], "tuple[int, int] | None"]

@@ -57,12 +57,8 @@ def _load(spec_or_path: Any, overrides: list[str]) -> Any:
             return load(spec_or_path.resolved, overrides)
         return spec_or_path
     if isinstance(spec_or_path, str | Path) and Path(spec_or_path).is_dir() and is_run(spec_or_path):
-        return load_spec_with(spec_or_path, overrides)
+        return load_spec(spec_or_path, overrides)
     return load(spec_or_path, overrides)
-
-
-def load_spec_with(run: str | Path, overrides: list[str]) -> Any:
-    return load_spec(run, overrides)
 
 
 def train(spec_or_path: Any = None, *, out: str | Path | None = None, overrides: Any = (),
@@ -93,7 +89,7 @@ def train(spec_or_path: Any = None, *, out: str | Path | None = None, overrides:
         if out is not None and Path(out).resolve() != run_path.resolve():
             raise SpecError("--out and --resume name different run directories",
                             hint="a resumed run continues in its own directory")
-        spec = load_spec_with(run_path, overrides)
+        spec = load_spec(run_path, overrides)
     else:
         if spec_or_path is None:
             raise SpecError("give a spec to train (or --resume RUN)")
