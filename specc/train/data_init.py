@@ -46,6 +46,13 @@ def initialize_from_data(regime: Any) -> None:
                  if node.share is None and has_data_init(layers.get(node.kind))]
         if not nodes:
             continue
+        missing = [i for i in graph.inputs if i not in regime.data.train.inputs]
+        if missing:
+            name, node = nodes[0]
+            raise s.locate(SpecError(
+                f"node '{name}' ({node.kind}) is initialised from the training data, but the "
+                f"training split has no data for input '{missing[0]}' of network "
+                f"'{graph.name}'", path=node.src))
         gen = torch.Generator().manual_seed(int(s.cfg.seed))
         inputs = _sample(regime.data.train, list(graph.inputs), gen)
         for name, node in nodes:
