@@ -213,7 +213,7 @@ def test_extreme_learning_machine_bar_and_export(tmp_path: Path) -> None:
     run = train(ROOT / "specs" / "extreme_learning_machine.yaml", out=tmp_path / "run",
                 quiet=True)
     row = run.metrics[-1]
-    assert row["val_accuracy"] >= 0.96, row  # measured: 0.970 (seed 0)
+    assert row["val_accuracy"] >= 0.96, row  # measured: 0.969 (seed 0)
     assert row["solve_time"] > 0, row  # reported; its time is a benchmark figure, not a test
     result = specc.export(run.dir, tmp_path / "elm.onnx")
     assert result.parity is not None and result.parity.ok, result.parity.failures
