@@ -131,7 +131,7 @@ def bar_evaluate(spec: Any, run: Path) -> Result:
         text = ", ".join(f"{k} {v:.5g}" for k, v in figures.items())
         return Result(spec.name, f"{text} {where}", spec.top.bar or "", None, details=figures)
     acc = float(r["accuracy"])
-    m = re.search(r">=\s*([\d.]+)\s*%", spec.top.bar or "")
+    m = re.search(r"(?:>=\s*)?([\d.]+)\s*%", spec.top.bar or "")  # "100%": all of them
     met = acc >= float(m.group(1)) / 100 if m else None
     return Result(spec.name, f"accuracy {acc:.2%} {where}", spec.top.bar or "", met,
                   details={"accuracy": acc, "n": r["n"]})
