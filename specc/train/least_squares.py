@@ -147,7 +147,9 @@ class LeastSquares(FitRegime):
                 self.layer.bias.copy_(w[n_in].to(self.layer.bias.dtype))
         solve_time = time.perf_counter() - t0
         residual = s["yty"] - 2 * (w * s["xty"]).sum() + (w * (s["xtx"] @ w)).sum()
-        self.method = method
+        if method == "lstsq":
+            self.session.progress.note("X^T X + ridge I is not positive definite: solved by "
+                                       "least squares (a ridge penalty regularises it)")
         return {"loss": float(residual) / (float(s["rows"]) * self.units),
                 "solve_time": round(solve_time, 6)}
 

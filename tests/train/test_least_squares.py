@@ -236,3 +236,41 @@ def test_two_processes_solve_the_same_readout(tmp_path: Path) -> None:
     for k in a:  # the sums are added in another order: equal to rounding
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
     assert two.metrics[-1]["val_accuracy"] == one.metrics[-1]["val_accuracy"]
+
+
+def esn_doc(washout: int) -> dict[str, Any]:
+    return {"specc": 1, "name": "tiny_esn", "inputs": {"x": [None, 1]},
+            "nodes": {"r": {"op": "reservoir", "in": "x", "units": 20, "density": 0.3},
+                      "y": {"op": "dense", "in": "r", "units": 1}}, "outputs": ["y"],
+            "train": {"regime": "least_squares", "ridge": 1.0e-3, "washout": washout,
+                      "data": {"dataset": "sine", "n": 120, "view": "series",
+                               "split": {"test": 0.25}}}}
+
+
+def test_washout_drops_the_first_steps_of_each_sequence(tmp_path: Path) -> None:
+    from specc.backends.torch import build_module
+    from specc.data.prepare import OutputTarget, prepare
+    from specc.train.shared import features
+
+    run = train(esn_doc(30), out=tmp_path / "run", quiet=True)
+    spec = specc.load(esn_doc(30))
+    net = build_module(spec.graph, seed=0).eval()
+    out = {"y": OutputTarget(spec.graph.type_of("y"), target="labels")}
+    part = prepare(spec.train.data, spec.graph.inputs, out).parts["train"]
+    x = torch.from_numpy(part.inputs["x"])
+    with torch.no_grad():
+        states = features(net, spec.graph, "r", {"x": x})[0].double().numpy()
+    target = part.targets["y"][0].astype(np.float64)  # the next value at every step
+    want = numpy_ridge(states[30:], target[30:], 1.0e-3)
+    weights = run.model.state_dict()
+    np.testing.assert_allclose(weights["y.weight"].double().numpy()[0], want[:-1, 0],
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(float(weights["y.bias"][0]), want[-1, 0], rtol=1e-4, atol=1e-5)
+
+
+def test_a_washout_longer_than_the_sequences_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as e:
+        train(esn_doc(500), out=tmp_path / "run", quiet=True)
+    issue = e.value.issues[0]
+    assert issue.message.startswith("washout drops 500 time steps but the sequences have")
+    assert issue.path == ("train", "washout")
