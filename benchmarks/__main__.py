@@ -22,7 +22,7 @@ from .report import print_table
 
 def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
     from . import compile as comp
-    from . import draw, inference, memory, train_throughput, validate
+    from . import draw, inference, memory, regime_step, train_throughput, validate
 
     return [
         ("validate", lambda: validate.validate_cost(quick)),
@@ -30,6 +30,7 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         ("draw", lambda: draw.draw_vs_validate(quick)),
         ("generated vs hand-written", lambda: comp.generated_vs_handwritten(quick)),
         ("training throughput", lambda: train_throughput.throughput(quick)),
+        ("backprop regime step", lambda: regime_step.regime_vs_hand(quick)),
         ("inference", lambda: inference.run(quick)),
         ("peak memory", lambda: memory.memory(quick)),
     ]
