@@ -131,15 +131,16 @@ class LeastSquares(FitRegime):
         import torch
 
         t0 = time.perf_counter()
-        s = self.sums
+        s, locate = self.sums, self.session.locate
         if float(s["rows"]) == 0:
-            raise SpecError("least squares has no training rows to fit (the washout or the "
-                            "split left none)", path=("train",))
+            raise locate(SpecError("least squares has no training rows to fit",
+                                   path=("train", "data"), hint="train on more data"))
         w, method = ridge_solve(s["xtx"], s["xty"], self.cfg.ridge,
                                 self.layer.bias is not None)
         if not bool(torch.isfinite(w).all()):
-            raise SpecError("the least-squares solution is not finite", path=("train", "ridge"),
-                            received=self.cfg.ridge, hint="add a ridge penalty (ridge: 1.0e-6)")
+            raise locate(SpecError("the least-squares solution is not finite",
+                                   path=("train", "ridge"), received=self.cfg.ridge,
+                                   hint="add a ridge penalty (ridge: 1.0e-6) or scale the data"))
         with torch.no_grad():
             n_in = self.layer.in_features
             self.layer.weight.copy_(w[:n_in].T.to(self.layer.weight.dtype))
