@@ -33,12 +33,16 @@ from .recurrent import check_sequence
 class ReservoirParams(Params):
     units: int = Field(gt=0, description="Reservoir size (output features).")
     spectral_radius: float = Field(
-        0.9, gt=0, description="Largest eigenvalue modulus of the recurrent matrix (> 0).")
+        0.9, gt=0, allow_inf_nan=False,
+        description="Largest eigenvalue modulus of the recurrent matrix (> 0).")
     density: float = Field(0.1, gt=0, le=1, description="Fraction of non-zero recurrent weights.")
-    input_scaling: float = Field(1.0, ge=0, description="Input weights uniform in +-this.")
-    bias_scaling: float = Field(0.0, ge=0, description="Biases uniform in +-this.")
+    input_scaling: float = Field(1.0, ge=0, allow_inf_nan=False,
+                                 description="Input weights uniform in +-this.")
+    bias_scaling: float = Field(0.0, ge=0, allow_inf_nan=False,
+                                description="Biases uniform in +-this.")
     leak: float = Field(1.0, gt=0, le=1, description="Leak rate a: h = (1-a) h + a tanh(...).")
-    input_shift: float = Field(0.0, description="Added to the input before input_activation.")
+    input_shift: float = Field(0.0, allow_inf_nan=False,
+                               description="Added to the input before input_activation.")
     input_activation: Literal["linear", "tanh"] = Field(
         "linear", description="Input transform u = input_activation(x + input_shift).")
     seed: int = Field(0, ge=0, description="Seed the weights are drawn from.")

@@ -123,6 +123,13 @@ def test_a_spectral_radius_not_above_zero_is_a_located_error(tmp_path, radius: s
     assert "must be > 0" in text and f"(received {radius})" in text
 
 
+def test_an_infinite_spectral_radius_is_a_located_error(tmp_path) -> None:
+    path = tmp_path / "esn.yaml"
+    path.write_text(SPEC.replace("RADIUS", ".inf"))
+    with pytest.raises(SpecError, match=r"esn.yaml:5:.*spectral_radius: .*finite"):
+        load(path)
+
+
 def test_a_leak_outside_0_1_is_a_located_error(tmp_path) -> None:
     path = tmp_path / "esn.yaml"
     path.write_text(SPEC.replace("spectral_radius: RADIUS", "leak: 1.5"))
