@@ -88,9 +88,10 @@ def test_leaky_loop_equals_the_scan_used_for_export() -> None:
         torch.testing.assert_close(m._loop(x, h0), m._scan(x, h0), atol=1e-6, rtol=1e-6)
 
 
+@pytest.mark.parametrize("density", [0.2, 0.5])  # the sparse CPU steps, the torch ops
 @pytest.mark.parametrize("leak", [1.0, 0.4])
-def test_carried_state_continues_a_sequence(leak: float) -> None:
-    m = _build(units=25, features=1, density=0.2, leak=leak)
+def test_carried_state_continues_a_sequence(leak: float, density: float) -> None:
+    m = _build(units=25, features=1, density=density, leak=leak)
     x = torch.randn(2, 20, 1)
     with torch.no_grad():
         whole = m(x)
@@ -99,7 +100,7 @@ def test_carried_state_continues_a_sequence(leak: float) -> None:
             parts = torch.cat([m(x[:, :13]), m(x[:, 13:14]), m(x[:, 14:])], dim=1)
         torch.testing.assert_close(parts, whole, atol=1e-6, rtol=1e-6)
         assert not m.carry and m.state is None
-        torch.testing.assert_close(m(x[:, 13:]), _build(units=25, features=1, density=0.2,
+        torch.testing.assert_close(m(x[:, 13:]), _build(units=25, features=1, density=density,
                                                         leak=leak)(x[:, 13:]))
 
 
