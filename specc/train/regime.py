@@ -53,6 +53,12 @@ class Regime:
     #: log key -> "min" | "max"; always logged (also as ``val_<key>``), monitorable.
     own_metrics: ClassVar[dict[str, str]] = {}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.targets not in TARGETS:
+            raise TypeError(f"{cls.__name__}.targets must be one of {', '.join(TARGETS)}, "
+                            f"not {cls.targets!r}")
+
     def __init__(self, session: Session) -> None:
         self.session = session
         self.cfg = session.cfg

@@ -156,3 +156,8 @@ def test_targets_come_from_the_declared_targets_without_a_loss():
     assert values.parts["val"].targets["out"].shape == (30, 1)
     none = prepare(cfg, x, {})
     assert none.parts["train"].targets == {}
+
+
+def test_a_regime_declaring_unknown_targets_is_refused_at_its_definition():
+    with pytest.raises(TypeError, match="targets must be one of loss, labels, values"):
+        type("Bad", (Regime,), {"name": "bad", "targets": "label"})
