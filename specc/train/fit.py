@@ -56,7 +56,6 @@ class FitRegime(Regime):
 
     # -- the loop -----------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
-
         s, cfg = self.session, self.cfg
         self.setup()
         has_val = "val" in self.data.parts
