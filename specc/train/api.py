@@ -143,6 +143,8 @@ def run_training(spec: Any, path: Path, *, resume: bool, device: str, progress: 
     from .session import DistInfo, Interrupted, Session
 
     dist = dist or DistInfo()
+    if dist.active:  # also when the launcher was run by hand (multi-node)
+        check_multiprocess(spec, dist.world)
     dev = resolve_device(device)
     if dev.type == "cuda" and dist.active:
         import torch

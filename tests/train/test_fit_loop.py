@@ -47,6 +47,7 @@ class ClassPrior(FitRegime):
 
     name = "class_prior"
     targets = "labels"
+    multiprocess = True
     own_metrics = {"prior_entropy": "max"}
 
     def build_models(self) -> None:
