@@ -2,8 +2,10 @@
 
 Layer kinds, trainer regimes, datasets, backends, losses, metrics, optimizers, schedules,
 initializers and activation functions: built-ins register through the same entry-point groups
-third parties use (``specc.<group>``, see :data:`GROUPS`). Discovery is lazy, per group (first
-lookup), and isolated: a plugin that fails to import, or that registers a name already taken,
+third parties use (``specc.<group>``, see :data:`GROUPS`). Discovery is lazy and isolated: one
+scan of the installed metadata maps each entry-point name to its entry point, an entry's module
+is imported the first time its name is looked up (an alias, a listing or an unknown name loads
+the whole group), and a plugin that fails to import, or that registers a name already taken,
 is recorded as broken with the reason and never breaks the others. Tests get a fresh registry
 with :func:`isolated`. A base class that is not itself an entry is marked with
 :func:`abstract`.
@@ -12,11 +14,12 @@ with :func:`isolated`. A base class that is not itself an entry is marked with
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -79,6 +82,23 @@ class Registry:
         self._aliases: dict[str, str] = {}
         self._provider: dict[str, str] = {}  # name -> distribution that provides it
         self._broken_names: dict[str, str] = {}  # entry-point name -> plugin that failed
+        # entry-point name -> (rank, load) of entries not imported yet; rank is the load order
+        # of the whole group (built-ins first), so loading by name or all at once agree
+        self._pending: dict[str, list[tuple[int, Callable[[], None]]]] = {}
+
+    def defer(self, name: str, rank: int, load: Callable[[], None]) -> None:
+        """Remember an entry point named ``name``; ``load()`` imports and registers it."""
+        self._pending.setdefault(name, []).append((rank, load))
+
+    def load_pending(self, name: str | None = None) -> None:
+        """Import the deferred entries named ``name`` (``None``: all of them), in rank order."""
+        if name is None:
+            todo = [item for items in self._pending.values() for item in items]
+            self._pending.clear()
+        else:
+            todo = self._pending.pop(name, [])
+        for _, load in sorted(todo, key=lambda item: item[0]):
+            load()
 
     def register(self, obj: Any, name: str | None = None, *, origin: str | None = None,
                  provider: str | None = None) -> Any:
@@ -110,9 +130,18 @@ class Registry:
         return obj
 
     def canonical(self, name: str) -> str | None:
-        """The registered name for ``name`` or one of its aliases (case-sensitive), else None."""
-        if name in self._entries:
-            return name
+        """The registered name for ``name`` or one of its aliases (case-sensitive), else None.
+
+        Loads the entry points named ``name`` first; when that finds nothing (an alias, or an
+        entry that names itself differently), every deferred entry of the group."""
+        for load in (name, None):
+            if name in self._entries:
+                return name
+            if name in self._aliases:
+                return self._aliases[name]
+            if not self._pending:
+                break
+            self.load_pending(load)
         return self._aliases.get(name)
 
     def get(self, name: str) -> Any:
@@ -123,6 +152,7 @@ class Registry:
         raise self.unknown(name)
 
     def unknown(self, name: str) -> SpecError:
+        self.load_pending()
         what = _SINGULAR[self.kind]
         if name in self._broken_names:
             plugin = self._broken_names[name]
@@ -139,18 +169,23 @@ class Registry:
         return SpecError(f"unknown {what} '{name}'", hint=hint)
 
     def names(self) -> list[str]:
+        self.load_pending()
         return sorted(self._entries)
 
     def aliases_of(self, name: str) -> list[str]:
+        self.load_pending()
         return sorted(a for a, n in self._aliases.items() if n == name)
 
     def origin(self, name: str) -> str:
+        self.canonical(name)
         return self._origin[name]
 
     def provider(self, name: str) -> str | None:
+        self.canonical(name)
         return self._provider.get(name)
 
     def items(self) -> list[tuple[str, Any]]:
+        self.load_pending()
         return sorted(self._entries.items())
 
     def __contains__(self, name: str) -> bool:
@@ -165,12 +200,14 @@ class Registries:
         self.plugins: dict[str, PluginInfo] = {}
         self._failed_modules: dict[str, str] = {}  # module -> why it failed to import
         self._loaded_modules: set[str] = set()  # --plugin / SPECC_PLUGINS modules imported here
-        self._discovered: set[str] = set() if discover else set(GROUPS)
+        self._scanned: set[str] = set() if discover else set(GROUPS)
         self._env_loaded = not discover
+        self._entry_points: metadata.EntryPoints | None = None  # one metadata scan, on first use
+        self._dists: dict[int, tuple[str, str | None]] = {}  # METADATA is slow to read: once each
 
     def __getitem__(self, kind: str) -> Registry:
-        if kind not in self._discovered:
-            self.ensure_discovered(kind)
+        if kind not in self._scanned:
+            self._scan(kind)
         return self._regs[kind]
 
     @property
@@ -215,32 +252,36 @@ class Registries:
 
     # -- discovery ------------------------------------------------------------------------
     def ensure_discovered(self, *kinds: str) -> None:
-        """Load the entry points of ``kinds`` (default: every group) not loaded yet.
+        """Import every entry of ``kinds`` (default: every group) not imported yet.
 
-        Groups load on first use, so validating a spec without a ``train:`` section never
-        imports the dataset, trainer, loss or metric modules (and numpy with them)."""
-        todo = [k for k in (kinds or GROUPS) if k not in self._discovered]
-        if not todo:
-            return
-        self._discovered.update(todo)
+        Lookups need no call to this: a group's entry points are listed on first use and each
+        entry is imported when its name is first looked up, so validating a spec imports the
+        modules of the kinds it uses only (and no dataset, trainer, loss or metric module, nor
+        numpy with them, without a ``train:`` section)."""
+        for kind in kinds or GROUPS:
+            self[kind].load_pending()
+
+    def _scan(self, kind: str) -> None:
+        """List the entry points of ``kind``, deferring each import to its first lookup."""
+        self._scanned.add(kind)
+        if self._entry_points is None:
+            self._entry_points = metadata.entry_points()  # one scan of the installed dists
         found = []
-        dists: dict[int, tuple[str, str | None]] = {}  # METADATA is slow to read: once each
-        every = metadata.entry_points()  # one scan of the installed distributions
-        for kind in todo:
-            for ep in every.select(group=GROUPS[kind]):
-                if ep.dist is None:
-                    found.append((kind, ep, ep.module, None))
-                    continue
-                if id(ep.dist) not in dists:
-                    meta = ep.dist.metadata
-                    dists[id(ep.dist)] = (meta["Name"], meta["Version"])
-                found.append((kind, ep, *dists[id(ep.dist)]))
+        for ep in self._entry_points.select(group=GROUPS[kind]):
+            if ep.dist is None:
+                found.append((ep, ep.module, None))
+                continue
+            if id(ep.dist) not in self._dists:
+                meta = ep.dist.metadata
+                self._dists[id(ep.dist)] = (meta["Name"], meta["Version"])
+            found.append((ep, *self._dists[id(ep.dist)]))
         # Built-ins first, then plugins by name: a plugin never shadows a built-in, and which
         # of two plugins claiming one name wins does not depend on sys.path order.
-        found.sort(key=lambda f: (f[2] != "specc", f[2].lower()))
-        with _using(self):  # entries that register more names at import land here
-            for kind, ep, dist, version in found:
-                self._load_entry(kind, ep.name, ep.load, dist, version, ep.value)
+        found.sort(key=lambda f: (f[1] != "specc", f[1].lower()))
+        reg = self._regs[kind]
+        for rank, (ep, dist, version) in enumerate(found):
+            reg.defer(ep.name, rank, functools.partial(self._load_entry, kind, ep.name,
+                                                       ep.load, dist, version, ep.value))
         if not self._env_loaded:
             self._env_loaded = True
             for module in _env_plugins():
@@ -254,6 +295,11 @@ class Registries:
 
     def _load_entry(self, kind: str, name: str, loader: Any, dist: str, version: str | None,
                     value: str) -> None:
+        with _using(self):  # entries that register more names at import land here
+            self._import_entry(kind, name, loader, dist, version, value)
+
+    def _import_entry(self, kind: str, name: str, loader: Any, dist: str, version: str | None,
+                      value: str) -> None:
         info = self._plugin(dist, version)
         reg = self._regs[kind]
         module = value.split(":")[0].strip()
@@ -423,7 +469,7 @@ def isolated(discover: bool = False) -> Iterator[Registries]:
 def _register(kind: str, obj: Any = None, *, name: str | None = None) -> Any:
     def deco(o: Any) -> Any:
         regs = current()
-        regs.ensure_discovered(kind)  # duplicates of built-ins of this group only
+        regs.ensure_discovered(kind)  # a name or alias taken in this group is a duplicate
         info = regs._plugin(getattr(o, "__module__", "?"), None)
         _check(kind, o, f"{o.__module__}.{o.__qualname__}", name)
         regs._regs[kind].register(o, name)

@@ -63,3 +63,74 @@ def test_a_plugin_module_with_kinds_discovers_only_layers(tmp_path):
                "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])})
     assert len(got["nodes"]) == 2
     assert not got["numpy"] and not got["data"]
+
+
+def test_validation_imports_only_the_modules_of_the_kinds_used():
+    got = _run(textwrap.dedent(f"""\
+        import json, sys, specc
+        specc.load({SPEC!r})
+        print(json.dumps(sorted(m for m in sys.modules if m.startswith("specc.layers."))))
+        """))
+    assert "specc.layers.dense" in got
+    assert "specc.layers.conv" not in got and "specc.layers.recurrent" not in got
+
+
+KIND = """
+from specc.layers.base import LayerKind, Params
+
+class P(Params):
+    units: int = 1
+
+class {cls}(LayerKind):
+    name = "{name}"
+    aliases = {aliases!r}
+    Params = P
+
+    @classmethod
+    def infer(cls, p, inputs):
+        return inputs[0]
+
+    @classmethod
+    def build(cls, p, inputs):
+        raise NotImplementedError
+"""
+
+
+def _dist(root, name: str, kinds: dict[str, tuple[str, ...]]) -> None:
+    """An installed distribution ``name`` whose module ``name`` defines ``kinds``."""
+    module = name.replace("-", "_")
+    (root / f"{module}.py").write_text("".join(
+        KIND.format(cls=k.title().replace("_", ""), name=k, aliases=a) for k, a in kinds.items()))
+    info = root / f"{module}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[specc.layers]\n" + "".join(
+        f"{k} = {module}:{k.title().replace('_', '')}\n" for k in kinds))
+
+
+def test_a_lookup_imports_the_entry_of_that_name_and_keeps_every_check(tmp_path, monkeypatch):
+    """Entry points load on lookup by name; two plugins claiming one name are still reported,
+    an alias, a listing and an unknown name (with suggestions) load the whole group."""
+    import importlib
+
+    from specc.registry import isolated
+
+    _dist(tmp_path, "alpha-kinds", {"twin": ("Twin",)})
+    _dist(tmp_path, "beta-kinds", {"twin": ()})
+    _dist(tmp_path, "gamma-kinds", {"lazy_kind": ("LazyKind",)})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    try:
+        with isolated(discover=True) as regs:
+            twin = regs.layers.get("twin")
+            assert twin.__module__ == "alpha_kinds"  # plugins in name order: alpha wins
+            assert "beta_kinds" in sys.modules and "gamma_kinds" not in sys.modules
+            assert "duplicate layer name 'twin'" in regs.plugins["beta-kinds"].errors[0]
+            assert regs.layers.get("LazyKind").name == "lazy_kind"  # an alias: all loaded
+            assert "gamma_kinds" in sys.modules
+            err = regs.layers.unknown("lazy_knd")
+            assert err.issues[0].hint == "did you mean 'lazy_kind'?"
+            assert {"twin", "lazy_kind", "dense", "conv2d"} <= set(regs.layers.names())
+    finally:
+        for module in ("alpha_kinds", "beta_kinds", "gamma_kinds"):
+            sys.modules.pop(module, None)
