@@ -22,7 +22,17 @@ from .report import print_table
 
 def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
     from . import compile as comp
-    from . import draw, inference, memory, regime_step, train_throughput, validate
+    from . import (
+        draw,
+        elm,
+        esn,
+        inference,
+        markov_chain,
+        memory,
+        regime_step,
+        train_throughput,
+        validate,
+    )
 
     return [
         ("validate", lambda: validate.validate_cost(quick)),
@@ -33,6 +43,9 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         ("backprop regime step", lambda: regime_step.regime_vs_hand(quick)),
         ("inference", lambda: inference.run(quick)),
         ("peak memory", lambda: memory.memory(quick)),
+        ("markov chain", lambda: markov_chain.run(quick)),
+        ("extreme learning machine", lambda: elm.run(quick)),
+        ("echo state network", lambda: esn.run(quick)),
     ]
 
 
