@@ -144,6 +144,11 @@ class Registry:
             self.load_pending(load)
         return self._aliases.get(name)
 
+    def is_name(self, name: str) -> bool:
+        """Whether ``name`` names an entry, imported or not (aliases excluded; imports nothing,
+        so the answer does not grow with the installed entries)."""
+        return name in self._entries or name in self._pending
+
     def get(self, name: str) -> Any:
         """The entry named ``name``; an unknown name is a SpecError with suggestions."""
         canon = self.canonical(name)

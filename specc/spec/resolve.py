@@ -232,8 +232,8 @@ class Resolver:
         self.n_nodes = 0  # over all networks
         self._sizes: dict[tuple[str, str], int] = {}
         self._expanding: list[str] = []  # blocks being expanded (cycle guard)
-        for bname in self.blocks:
-            if bname in layers:
+        for bname in self.blocks:  # names only: checking aliases would import every kind
+            if layers.is_name(bname):
                 self.err(f"block name '{bname}' shadows the layer kind of that name",
                          ("blocks", bname))
         for where, ref in param_references(self.params, ("params",)):

@@ -134,3 +134,21 @@ def test_a_lookup_imports_the_entry_of_that_name_and_keeps_every_check(tmp_path,
     finally:
         for module in ("alpha_kinds", "beta_kinds", "gamma_kinds"):
             sys.modules.pop(module, None)
+
+
+def test_installed_kinds_a_spec_does_not_use_are_never_imported(tmp_path):
+    """Blocks included: a block name is checked against the kind names without importing."""
+    _dist(tmp_path, "many-kinds", {f"kind_{i}": (f"Kind{i}",) for i in range(20)})
+    spec = {**SPEC, "blocks": {"pair": {"inputs": ["a"], "layers": [{"relu": {}}]}},
+            "layers": [{"pair": {}}, {"dense": {"units": 3}}]}
+    got = _run(textwrap.dedent(f"""\
+        import json, sys, specc
+        specc.load({spec!r})
+        try:
+            specc.load({{**{spec!r}, "blocks": {{"kind_7": {spec['blocks']['pair']!r}}}}})
+        except specc.SpecError as err:
+            error = str(err)
+        print(json.dumps({{"imported": "many_kinds" in sys.modules, "error": error}}))
+        """), {"PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])})
+    assert not got["imported"]
+    assert "block name 'kind_7' shadows the layer kind of that name" in got["error"]
