@@ -1,18 +1,10 @@
 """Command-line interface: ``specc validate | build | train | export | run | ...``.
 
-The group lives in :mod:`specc.cli.app`; each module here adds its commands to it.
+The group lives in :mod:`specc.cli.app`; each module here adds its commands to it, and is
+imported the first time one of its commands runs (``app.COMMAND_MODULES``), so ``specc
+validate`` does not pay for the training, export and drawing commands.
 """
 
-from . import (  # noqa: F401  (each module registers its commands)
-    core_cmds,
-    draw_cmds,
-    generate_cmds,
-    onnx_cmds,
-    plugin_cmds,
-    regime_cmds,
-    train_cmds,
-    viz_cmds,
-)
 from .app import main
 
 __all__ = ["main"]

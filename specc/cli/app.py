@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import importlib
 import json
 import math
 import os
@@ -188,8 +189,36 @@ set_option = click.option(
     help="Override a spec value, e.g. --set params.num_classes=5 or train.epochs=3.")
 
 
+#: The module of :mod:`specc.cli` that defines each command; the module is imported when its
+#: command is first wanted (``specc validate`` imports the core commands only).
+COMMAND_MODULES = {
+    **dict.fromkeys(("validate", "build", "list", "show", "schema", "layers"), "core_cmds"),
+    "draw": "draw_cmds", "generate": "generate_cmds", "export": "onnx_cmds", "run": "onnx_cmds",
+    "plugins": "plugin_cmds", "plugin": "plugin_cmds", "regimes": "regime_cmds",
+    **dict.fromkeys(("train", "evaluate", "predict"), "train_cmds"),
+    "sample": "viz_cmds", "plot": "viz_cmds",
+}
+
+
 class SpeccGroup(click.Group):
-    """Click group whose usage errors exit with code 2 (click's default) and list commands."""
+    """Click group whose usage errors exit with code 2 (click's default) and list commands;
+    each command module is imported on first use (see :data:`COMMAND_MODULES`)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(f"{__package__}.{module}")
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        load_commands()
+        return super().list_commands(ctx)
+
+
+def load_commands() -> None:
+    """Import every command module (help, completion and tests that walk the commands)."""
+    for module in sorted(set(COMMAND_MODULES.values())):
+        importlib.import_module(f"{__package__}.{module}")
 
 
 @click.group(cls=SpeccGroup, context_settings={"help_option_names": ["-h", "--help"]})

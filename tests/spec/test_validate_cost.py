@@ -152,3 +152,26 @@ def test_installed_kinds_a_spec_does_not_use_are_never_imported(tmp_path):
         """), {"PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])})
     assert not got["imported"]
     assert "block name 'kind_7' shadows the layer kind of that name" in got["error"]
+
+
+def test_validate_imports_only_the_core_commands(tmp_path):
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(SPEC))
+    got = _run(textwrap.dedent(f"""\
+        import json, sys
+        from specc.cli import main
+        try:
+            main(["validate", {str(path)!r}])
+        except SystemExit as exc:
+            assert exc.code == 0, exc.code
+        print(json.dumps(sorted(m for m in sys.modules if m.startswith("specc.cli."))))
+        """))
+    assert got == ["specc.cli.app", "specc.cli.core_cmds"]
+
+
+def test_every_command_is_found_in_the_module_named_for_it():
+    from specc.cli.app import COMMAND_MODULES, load_commands, main
+
+    load_commands()
+    assert {name: cmd.callback.__module__.rsplit(".", 1)[1]
+            for name, cmd in main.commands.items()} == COMMAND_MODULES
