@@ -219,6 +219,8 @@ def _load(src: Source, overrides: list[str] | tuple[str, ...], check_requires: b
         raise SpecError("a spec must be a mapping at the top level",
                         received=type(src.data).__name__, path=())
     data = apply_overrides(src.data, overrides)
+    regs = current()
+    layers = regs.layers  # listed before pydantic's first validator: it then skips its own scan
     top, errs = validate_model(TopLevel, data, ())
     if top is None:
         raise SpecError.collect(errs)
@@ -229,11 +231,10 @@ def _load(src: Source, overrides: list[str] | tuple[str, ...], check_requires: b
         from .spec.requires import check_requirements
 
         check_requirements(top.requires)
-    regs = current()
     if data.get("networks") is not None and any(data.get(k) is not None for k in NETWORK_KEYS):
         raise SpecError("a spec with 'networks' declares inputs and layers inside each network",
                         path=("networks",))
-    resolver = Resolver(data, regs.layers)
+    resolver = Resolver(data, layers)
     raws = resolver.networks()
     errors = list(resolver.errors)
     networks: dict[str, LayerGraph] = {}

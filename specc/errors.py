@@ -8,7 +8,6 @@ print a caret excerpt of the offending line.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -63,6 +62,8 @@ def fmt_shapes(types: Sequence[Any]) -> str:
 def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str | None:
     """A 'did you mean' hint for an unknown name, or None when nothing is close (``word`` may
     be any value a spec holds where a name belongs, e.g. ``share: 3``)."""
+    import difflib  # only when a name is unknown: not on the way of every validation
+
     word = str(word)
     pool = [str(c) for c in choices]
     lowered = {c.lower(): c for c in pool}

@@ -271,6 +271,7 @@ class Registries:
         self._scanned.add(kind)
         if self._entry_points is None:
             self._entry_points = metadata.entry_points()  # one scan of the installed dists
+            _no_pydantic_plugins(self._entry_points)
         found = []
         for ep in self._entry_points.select(group=GROUPS[kind]):
             if ep.dist is None:
@@ -434,6 +435,22 @@ def _check_layer_kind(obj: Any, value: str, name: str | None = None) -> None:
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 _MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$", re.ASCII)
 _PLUGIN_MODULES: set[str] = set()  # modules imported as --plugin / SPECC_PLUGINS (any registry)
+
+
+def _no_pydantic_plugins(eps: metadata.EntryPoints) -> None:
+    """Tell pydantic that no pydantic plugin is installed when this scan found none.
+
+    pydantic looks for its plugins with a scan of every installed distribution of its own (10 ms
+    and more) the first time it builds a validator; its answer would be this empty table. With
+    any plugin installed, or a pydantic without that cache, pydantic looks as usual."""
+    if eps.select(group="pydantic"):
+        return
+    try:
+        from pydantic.plugin import _loader
+    except ImportError:
+        return
+    if getattr(_loader, "_plugins", False) is None:
+        _loader._plugins = {}
 
 
 def _env_plugins() -> list[str]:

@@ -175,3 +175,22 @@ def test_every_command_is_found_in_the_module_named_for_it():
     load_commands()
     assert {name: cmd.callback.__module__.rsplit(".", 1)[1]
             for name, cmd in main.commands.items()} == COMMAND_MODULES
+
+
+def test_pydantic_plugins_are_still_found_when_installed(tmp_path):
+    """The registry's scan spares pydantic its own only when no pydantic plugin is installed."""
+    (tmp_path / "pyd_plugin.py").write_text("class Plugin:\n    def new_schema_validator(self, *a):"
+                                            "\n        return None, None, None\n\nplugin = Plugin()\n")
+    info = tmp_path / "pyd_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: pyd-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[pydantic]\npyd = pyd_plugin:plugin\n")
+    code = textwrap.dedent(f"""\
+        import json, specc
+        from pydantic.plugin import _loader
+        specc.load({SPEC!r})
+        print(json.dumps(sorted(_loader._plugins)))
+        """)
+    assert _run(code) == []
+    assert _run(code, {"PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}) \
+        == ["pyd_plugin:plugin"]
