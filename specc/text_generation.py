@@ -26,7 +26,7 @@ MAX_RECORD_BYTES = 16 * 2**20  # data.json
 class TextModel:
     """A trained character model with its vocabulary, ready to sample from."""
 
-    model: Any
+    model: Any  # ids (1, length) -> probabilities, through the run's regime
     vocab: list[str]
     context: int
     per_step: bool  # the output is a distribution at every step (T, V), not only the last
@@ -40,8 +40,8 @@ class TextModel:
 def load_text_model(run: str | Path, *, checkpoint: str = "best",
                     context: int | None = None) -> TextModel:
     """The network of a run trained on a character series, with its vocabulary."""
-    from .runs.folder import load_spec, resolve_run, run_file
-    from .train.api import load_model
+    from .runs.folder import resolve_run, run_file
+    from .train.api import load_regime
 
     path = resolve_run(run)
     record_file = run_file(path, "data.json")  # a regular file inside the run, or None
@@ -51,7 +51,7 @@ def load_text_model(run: str | Path, *, checkpoint: str = "best",
         raise SpecError(f"run '{run}' has no character vocabulary to generate with",
                         hint="generate samples from runs trained on text (e.g. the char_rnn "
                         "spec, dataset pydoc_topics or text_file)")
-    spec = load_spec(path)
+    spec, regime, _ = load_regime(path, checkpoint=checkpoint)
     if len(spec.networks) != 1:
         raise SpecError(f"generate needs a run of one network; spec '{spec.name}' has "
                         f"{len(spec.networks)}")
@@ -73,8 +73,10 @@ def load_text_model(run: str | Path, *, checkpoint: str = "best",
         context = t.shape[0]
     if context < 1:
         raise SpecError("the context must be at least 1 character", received=context)
-    return TextModel(load_model(path, checkpoint=checkpoint), list(vocab), context,
-                     ot.rank == 2, fixed)
+    def model(ids: Any) -> Any:
+        return regime.predict({name: ids})[out]
+
+    return TextModel(model, list(vocab), context, ot.rank == 2, fixed)
 
 
 def _read_record(path: Path) -> dict[str, Any]:

@@ -184,13 +184,12 @@ def predict(run: str, input_path: str, checkpoint: str, as_json: bool,
     import numpy as np
 
     from ..runs.folder import resolve_run
-    from ..train.api import predict as predict_api
+    from ..train.api import predict_values_and_labels
 
     load_plugins(plugins)
     resolve_run(run)
     x = read_input(input_path, run)
-    values = predict_api(run, x, checkpoint=checkpoint, labels=False)
-    labels = predict_api(run, x, checkpoint=checkpoint, labels=True)
+    values, labels = predict_values_and_labels(run, x, checkpoint=checkpoint)
     if isinstance(values, dict):
         out = {k: np.asarray(v).tolist() for k, v in values.items()}
         click.echo(json.dumps(out) if as_json else "\n".join(f"{k}: {v}" for k, v in out.items()))

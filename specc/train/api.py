@@ -294,6 +294,21 @@ def _regime(spec: Any, device: str) -> Any:
     return current().trainers.get(spec.train.regime)(session)
 
 
+def load_regime(run: str | Path, *, checkpoint: str = "best",
+                device: str = "cpu") -> tuple[Any, Any, dict[str, Any]]:
+    """(spec, regime with the checkpoint's weights, checkpoint info) of a trained run, for
+    prediction: the regime's models only, no data."""
+    from ..runs.folder import load_run
+
+    spec, state, info = load_run(run, checkpoint)
+    if spec.train is None:
+        raise SpecError("the run's spec has no train section")
+    regime = _regime(spec, device)
+    regime.build_models()
+    regime.load_weights(state)
+    return spec, regime, info
+
+
 def split_note(cfg: Any, split: str, checkpoint: str, *, has_val: bool,
                has_test: bool) -> dict[str, Any]:
     """Whether the figures of ``split`` are an honest estimate: ``selection`` is true when
@@ -331,21 +346,24 @@ def predict(run: str | Path, inputs: Any, *, device: str = "cpu", checkpoint: st
     """Outputs of the trained network for raw ``inputs`` (shaped like the dataset's samples;
     one sample or a batch), preprocessed as in training. Classifiers give class labels when
     ``labels`` (else probabilities); regressors give values in the targets' units. Several
-    inputs: a dict by input name."""
+    outputs: a dict by output name; several inputs: give a dict by input name."""
+    values, named = predict_values_and_labels(run, inputs, device=device, checkpoint=checkpoint)
+    return named if labels else values
+
+
+def predict_values_and_labels(run: str | Path, inputs: Any, *, device: str = "cpu",
+                              checkpoint: str = "best") -> tuple[Any, Any]:
+    """:func:`predict` both ways from one forward pass through the regime: (probabilities or
+    values, class labels or values)."""
 
     import numpy as np
     import torch
 
     from ..data.prepare import apply_preprocess
-    from ..runs.folder import load_run, read_data_record
+    from ..runs.folder import read_data_record
 
     run = resolve_run(run)
-    spec, state, _ = load_run(run, checkpoint)
-    if spec.train is None:
-        raise SpecError("the run's spec has no train section")
-    regime = _regime(spec, device)
-    regime.build_models()
-    regime.load_weights(state)
+    spec, regime, _ = load_regime(run, checkpoint=checkpoint, device=device)
     graph = spec.graph
     record = read_data_record(run)
     pre = record.get("preprocess") or {}
@@ -380,21 +398,22 @@ def predict(run: str | Path, inputs: Any, *, device: str = "cpu", checkpoint: st
             x, dtype=np.int64 if t.dtype.startswith("int") else np.float32))
     with torch.no_grad():
         outs = regime.predict(tensors)
-    results = {}
+    values, named = {}, {}
     classes = record.get("classes") or {}
     for o, v in outs.items():
         v = v.cpu().numpy()
         ts = (record.get("target_scale") or {}).get(o)
-        if o in classes and labels:
+        if ts:
+            v = v * np.asarray(ts["scale"], np.float32) + np.asarray(ts["shift"], np.float32)
+        values[o] = named[o] = v
+        if o in classes:
             axis = graph.type_of(o).feature_axis
             idx = v.argmax(axis=axis + 1 if axis >= 0 else axis)
             names = _labels(spec, record.get("labels"), classes[o])
-            results[o] = np.asarray(names, dtype=object)[idx]
-        elif ts:
-            results[o] = v * np.asarray(ts["scale"], np.float32) + np.asarray(ts["shift"], np.float32)
-        else:
-            results[o] = v
-    return results if len(results) > 1 else next(iter(results.values()))
+            named[o] = np.asarray(names, dtype=object)[idx]
+    if len(values) > 1:
+        return values, named
+    return next(iter(values.values())), next(iter(named.values()))
 
 
 def _batched(x: Any, t: Any) -> Any:
