@@ -46,13 +46,35 @@ Part = str | tuple[str, str]
 
 def say(*parts: Part) -> None:
     """Print one line made of literal parts, each a string or ``(text, style)``: styled on a
-    terminal, plain when piped. Nothing in a part is read as markup."""
+    terminal, plain when piped. Nothing in a part is read as markup. Styles of a bold/dim word
+    and one colour are written by click (importing rich takes longer than a ``validate``)."""
     if not sys.stdout.isatty():
         click.echo("".join(p if isinstance(p, str) else p[0] for p in parts))
+        return
+    texts = [p if isinstance(p, str) else _ansi(*p) for p in parts]
+    if None not in texts:
+        click.echo("".join(t or "" for t in texts), color=True)
         return
     from rich.text import Text
 
     _console().print(Text.assemble(*parts))
+
+
+_COLOURS = frozenset({"black", "red", "green", "yellow", "blue", "magenta", "cyan", "white"})
+
+
+def _ansi(text: str, style: str) -> str | None:
+    """``text`` in a simple rich ``style`` ("green", "bold red", "dim") as ANSI codes, as rich
+    would print it (no colour with NO_COLOR, nothing on a dumb terminal); None for others."""
+    words = style.split()
+    flags = {w: True for w in words if w in ("bold", "dim")}
+    colours = [w for w in words if w not in flags]
+    if len(colours) > 1 or not set(colours) <= _COLOURS:
+        return None
+    if os.environ.get("TERM") == "dumb":
+        return text
+    fg = None if os.environ.get("NO_COLOR") else next(iter(colours), None)
+    return click.style(text, fg=fg, **flags) if fg or flags else text
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[object]], *,

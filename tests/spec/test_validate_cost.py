@@ -194,3 +194,25 @@ def test_pydantic_plugins_are_still_found_when_installed(tmp_path):
     assert _run(code) == []
     assert _run(code, {"PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}) \
         == ["pyd_plugin:plugin"]
+
+
+def _on_a_terminal(code: str, env: dict[str, str]) -> str:
+    primary, secondary = os.openpty()
+    try:
+        subprocess.run([sys.executable, "-c", code], stdout=secondary, check=True,
+                       env={**os.environ, "TERM": "xterm", **env})
+        return os.read(primary, 4096).decode()
+    finally:
+        os.close(primary)
+        os.close(secondary)
+
+
+def test_a_styled_line_on_a_terminal_does_not_import_rich():
+    code = ("import sys\nfrom specc.cli.app import say\n"
+            "say(('ok', 'green'), ' [/x] ', ('dim', 'dim'), ('!', 'bold red'))\n"
+            "print('rich' in sys.modules)")
+    assert _on_a_terminal(code, {}) == \
+        "\x1b[32mok\x1b[0m [/x] \x1b[2mdim\x1b[0m\x1b[31m\x1b[1m!\x1b[0m\r\nFalse\r\n"
+    assert _on_a_terminal(code, {"NO_COLOR": "1"}) == \
+        "ok [/x] \x1b[2mdim\x1b[0m\x1b[1m!\x1b[0m\r\nFalse\r\n"
+    assert _on_a_terminal(code, {"TERM": "dumb"}) == "ok [/x] dim!\r\nFalse\r\n"
