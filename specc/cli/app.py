@@ -129,22 +129,20 @@ json_option = click.option("--json", "as_json", is_flag=True,
 
 
 def report_error(err: SpecError) -> None:
-    """The error on stderr, coloured on a terminal. Built as rich Text, not markup: the
-    message quotes user text (``[/x]``, ``a\\[b]``, ``:smile:``) that must show as it is."""
-    con = _console(stderr=True)
+    """The error on stderr, coloured on a terminal. Styles wrap the lines as literal text,
+    never markup: the message quotes user text (``[/x]``, ``a\\[b]``, ``:smile:``) that must
+    show as it is."""
     text = err.render(color=False)
-    if not con.is_terminal:
+    if not sys.stderr.isatty():
         click.echo(text, err=True)
         return
-    from rich.text import Text
-
     heads = {issue.text() for issue in err.issues}
-    out = Text()
-    for i, line in enumerate(text.split("\n")):
+    lines = []
+    for line in text.split("\n"):
         style = ("bold red" if line in heads else "cyan" if line.startswith("  hint: ")
                  else "red" if _CARET.match(line) else "")
-        out.append(("\n" if i else "") + line, style)
-    con.print(out)
+        lines.append(_ansi(line, style) or line)
+    click.echo("\n".join(lines), err=True, color=True)
 
 
 _CARET = re.compile(r"^ +\| +\^$")

@@ -216,3 +216,21 @@ def test_a_styled_line_on_a_terminal_does_not_import_rich():
     assert _on_a_terminal(code, {"NO_COLOR": "1"}) == \
         "ok [/x] \x1b[2mdim\x1b[0m\x1b[1m!\x1b[0m\r\nFalse\r\n"
     assert _on_a_terminal(code, {"TERM": "dumb"}) == "ok [/x] dim!\r\nFalse\r\n"
+
+
+def test_a_spec_error_is_reported_without_rich(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({**SPEC, "layers": [{"dense": {"units": 0}}]}))
+    code = textwrap.dedent(f"""\
+        import json, sys
+        from specc.cli import main
+        try:
+            main(["validate", {str(path)!r}])
+        except SystemExit as exc:
+            print(json.dumps({{"code": exc.code, "rich": "rich" in sys.modules}}))
+        """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == {"code": 2, "rich": False}
+    assert "layers[0].dense.units" in out.stderr
+    shown = _on_a_terminal(f"import sys\nsys.stderr = sys.stdout\n{code}", {})
+    assert "\x1b[31m\x1b[1m" in shown and '{"code": 2, "rich": false}' in shown
