@@ -21,10 +21,12 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import SpecError, did_you_mean
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 _SINGULAR = {"layers": "layer", "trainers": "trainer", "datasets": "dataset", "backends": "backend",
              "losses": "loss", "metrics": "metric", "optimizers": "optimizer",
@@ -270,6 +272,8 @@ class Registries:
         """List the entry points of ``kind``, deferring each import to its first lookup."""
         self._scanned.add(kind)
         if self._entry_points is None:
+            from importlib import metadata  # 30 ms and more: not for 'import specc' alone
+
             self._entry_points = metadata.entry_points()  # one scan of the installed dists
             _no_pydantic_plugins(self._entry_points)
         found = []
