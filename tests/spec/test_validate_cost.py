@@ -170,8 +170,17 @@ def test_validate_imports_only_the_core_commands(tmp_path):
 
 
 def test_every_command_is_found_in_the_module_named_for_it():
+    """A command module missing from COMMAND_MODULES would make its commands invisible."""
+    import importlib
+    from pathlib import Path
+
+    import specc.cli
     from specc.cli.app import COMMAND_MODULES, load_commands, main
 
+    modules = sorted(f.stem for f in Path(specc.cli.__file__).parent.glob("*_cmds.py"))
+    assert sorted(set(COMMAND_MODULES.values())) == modules
+    for module in modules:
+        importlib.import_module(f"specc.cli.{module}")
     load_commands()
     assert {name: cmd.callback.__module__.rsplit(".", 1)[1]
             for name, cmd in main.commands.items()} == COMMAND_MODULES
