@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 import specc
+from specc.assembled import load
 from specc.diagram.model import block_groups, build_view
 from specc.diagram.scene import arrange, edge_points, label_at, label_ts, path_d, place
 from specc.diagram.svg import document
-from specc.assembled import load
 
 HERE = Path(__file__).resolve().parent
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

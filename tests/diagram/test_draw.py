@@ -15,13 +15,13 @@ import pytest
 from click.testing import CliRunner
 
 import specc
+from specc.assembled import load
 from specc.cli import main
 from specc.diagram import render
 from specc.diagram.layout import layout
 from specc.diagram.model import axis_names, block_groups, build_view, shape_text
 from specc.diagram.scene import arrange, place
 from specc.spec.builtin import builtin_names
-from specc.assembled import load
 
 HERE = Path(__file__).resolve().parent
 CAPTION = HERE / "captioning.yaml"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from specc.errors import SpecError
 from specc.assembled import load
+from specc.errors import SpecError
 
 from .conftest import toy_kind
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 import specc
-from specc.errors import SpecError
 from specc.assembled import graph_to_dict
+from specc.errors import SpecError
 
 RESIDUAL = """
 specc: 1
