@@ -83,3 +83,31 @@ def fmt_seconds(s: float | None) -> str:
     if s < 1:
         return f"{s * 1e3:.1f} ms"
     return f"{s:.2f} s"
+
+
+def regime_of(spec_path: Any, overrides: list[str]) -> Any:
+    """The spec's regime set up in this process without a run folder (data prepared, network
+    built), for benchmarks that time its parts."""
+    import torch
+
+    import specc
+    from specc.registry import current
+    from specc.train.progress import Progress
+    from specc.train.session import Session
+
+    spec = specc.load(spec_path, overrides)
+    session = Session(spec, spec.train, device=torch.device("cpu"), run=None,
+                      progress=Progress("quiet"))
+    regime = current().trainers.get(spec.train.regime)(session)
+    regime.setup()
+    return regime
+
+
+def fit_pass(regime: Any) -> None:
+    """What the fit loop does between setup and evaluation: the sums over the training
+    batches, then the solve."""
+    regime.begin()
+    bs, train = regime.batch_size(), regime.data.train
+    for a in range(0, train.n, bs):
+        regime.accumulate(train.batch(slice(a, min(a + bs, train.n)), regime.session.device))
+    regime.solve()

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import Row, interleave, med, spread
+from .common import Row, fit_pass, interleave, med, regime_of, spread
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "extreme_learning_machine.yaml"
@@ -36,29 +36,7 @@ VARIANTS = {"spec, 1500 hidden": [], "1000 hidden": ["params.hidden=1000"]}
 
 def specc_regime(seed: int, overrides: list[str]) -> Any:
     """The spec's least-squares regime, set up (data prepared, network built) for ``seed``."""
-    import torch
-
-    import specc
-    from specc.registry import current
-    from specc.train.progress import Progress
-    from specc.train.session import Session
-
-    spec = specc.load(SPEC, [f"train.seed={seed}", *overrides])
-    session = Session(spec, spec.train, device=torch.device("cpu"), run=None,
-                      progress=Progress("quiet"))
-    regime = current().trainers.get(spec.train.regime)(session)
-    regime.setup()
-    return regime
-
-
-def specc_fit(regime: Any) -> None:
-    """What specc's fit loop does between setup and evaluation: sums over batches, solve."""
-    regime.begin()
-    bs = regime.batch_size()
-    n = regime.data.train.n
-    for a in range(0, n, bs):
-        regime.accumulate(regime.data.train.batch(slice(a, min(a + bs, n)), regime.session.device))
-    regime.solve()
+    return regime_of(SPEC, [f"train.seed={seed}", *overrides])
 
 
 def split_arrays(regime: Any) -> tuple[np.ndarray, ...]:
@@ -96,11 +74,11 @@ def run(quick: bool = False) -> list[Row]:
         regimes = [specc_regime(s, overrides) for s in seeds]
         ours = []
         for r in regimes:
-            specc_fit(r)
+            fit_pass(r)
             ours.append(r.evaluate("val")["accuracy"])
         acc_a = statistics.median(ours)
         reg = regimes[0]
-        ta, tb = interleave(lambda r=reg: specc_fit(r),
+        ta, tb = interleave(lambda r=reg: fit_pass(r),
                             lambda: peer_fit(data[0], data[1], gamma, alpha, 0),
                             repeats=5 if quick else 15, warmup=2)
         a, b = med(ta), med(tb)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import Row, interleave, med, spread
+from .common import Row, fit_pass, interleave, med, regime_of, spread
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "echo_state_network.yaml"
@@ -36,28 +36,7 @@ WASHOUT, HORIZON, WARMUP, STRIDE = 500, 84, 500, 10
 
 def specc_regime(seed: int) -> Any:
     """The spec's least-squares regime, set up (data prepared, network built) for ``seed``."""
-    import torch
-
-    import specc
-    from specc.registry import current
-    from specc.train.progress import Progress
-    from specc.train.session import Session
-
-    spec = specc.load(SPEC, [f"nodes.reservoir.seed={seed}"])
-    session = Session(spec, spec.train, device=torch.device("cpu"), run=None,
-                      progress=Progress("quiet"))
-    regime = current().trainers.get(spec.train.regime)(session)
-    regime.setup()
-    return regime
-
-
-def specc_fit(regime: Any) -> None:
-    """What specc's fit loop does between setup and evaluation: sums over batches, solve."""
-    regime.begin()
-    train = regime.data.train
-    for a in range(train.n):
-        regime.accumulate(train.batch(slice(a, a + 1), regime.session.device))
-    regime.solve()
+    return regime_of(SPEC, [f"nodes.reservoir.seed={seed}"])
 
 
 def series(regime: Any) -> dict[str, np.ndarray]:
@@ -117,14 +96,14 @@ def run(quick: bool = False) -> list[Row]:
     data = series(regimes[0])
     ours, theirs = [], []
     for s, reg in zip(seeds, regimes, strict=True):
-        specc_fit(reg)
+        fit_pass(reg)
         logs = reg.evaluate("test")
         ours.append((logs["nrmse"], logs["free_run_nrmse"]))
         peer = peer_model(s)
         peer_fit(peer, data)
         theirs.append(peer_quality(peer, data))
     reg, peer = regimes[0], peer_model(0)
-    ta, tb = interleave(lambda: specc_fit(reg), lambda: peer_fit(peer, data),
+    ta, tb = interleave(lambda: fit_pass(reg), lambda: peer_fit(peer, data),
                         repeats=3 if quick else 9, warmup=1)
     a, b = med(ta), med(tb)
     rows = []

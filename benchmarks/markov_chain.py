@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .common import Row, interleave, med, spread
+from .common import Row, fit_pass, interleave, med, regime_of, spread
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "markov_chain.yaml"
@@ -31,29 +31,7 @@ ALPHA = 0.1
 
 def specc_regime(order: int) -> Any:
     """The spec's counting regime at ``order``, set up (text prepared, chain built)."""
-    import torch
-
-    import specc
-    from specc.registry import current
-    from specc.train.progress import Progress
-    from specc.train.session import Session
-
-    spec = specc.load(SPEC, [f"order={order}", f"context={order - 1}"])
-    session = Session(spec, spec.train, device=torch.device("cpu"), run=None,
-                      progress=Progress("quiet"))
-    regime = current().trainers.get(spec.train.regime)(session)
-    regime.setup()
-    return regime
-
-
-def specc_fit(regime: Any) -> None:
-    """What specc's fit loop does between setup and evaluation: counts over batches, solve."""
-    regime.begin()
-    bs = regime.batch_size()
-    n = regime.data.train.n
-    for a in range(0, n, bs):
-        regime.accumulate(regime.data.train.batch(slice(a, min(a + bs, n)), regime.session.device))
-    regime.solve()
+    return regime_of(SPEC, [f"order={order}", f"context={order - 1}"])
 
 
 def texts(regime: Any) -> tuple[str, str, int]:
@@ -101,10 +79,10 @@ def run(quick: bool = False) -> list[Row]:
     for order in ((3,) if quick else (2, 3, 4, 5)):
         reg = specc_regime(order)
         train, val, vocab = texts(reg)
-        specc_fit(reg)
+        fit_pass(reg)
         ours = reg.evaluate("val")["bits_per_char"]
         peer = plain_bits(plain_fit(train, order, vocab), val, order, vocab)
-        ta, tb = interleave(lambda r=reg: specc_fit(r),
+        ta, tb = interleave(lambda r=reg: fit_pass(r),
                             lambda t=train, o=order, v=vocab: plain_fit(t, o, v),
                             repeats=3 if quick else 7, warmup=1)
         a, b = med(ta), med(tb)
