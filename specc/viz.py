@@ -8,12 +8,16 @@ What :func:`sample` draws depends on the network:
   activations it penalises, one image per hidden unit;
 - ``train.target: input`` (autoencoders): held-out inputs above their reconstructions, with
   the corrupted inputs between them when the network has a noise layer (denoising);
-- a ``generator`` network (GAN): images from random codes.
+- a ``generator`` network (GAN): images from random codes;
+- a node whose kind defines :meth:`~specc.layers.base.LayerKind.draw` (an RBM's filters, a
+  SOM's U-matrix): what that kind draws, given a :class:`DrawContext`. Kinds are asked first,
+  in graph order.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -138,8 +142,10 @@ def held_out_inputs(spec: Any, split: str | None = None) -> np.ndarray:
 
 
 def sample(run: str | Path, output: str | Path, *, n: int | None = None, seed: int = 0,
-           checkpoint: str = "best", split: str | None = None) -> Path:
-    """Draw what a trained generative or reconstructing network makes (see the module doc)."""
+           checkpoint: str = "best", split: str | None = None, what: str | None = None) -> Path:
+    """Draw what a trained generative or reconstructing network makes (see the module doc).
+    ``what`` picks one of the pictures a kind offers (e.g. an RBM's ``filters`` or
+    ``chains``); None draws the kind's default."""
     import torch
 
     from .runs.folder import load_run
@@ -161,6 +167,11 @@ def sample(run: str | Path, output: str | Path, *, n: int | None = None, seed: i
     model = load_model(run, checkpoint=tag)
     by_kind = {node.kind: name for name, node in graph.nodes.items()}
     title = f"{spec.name} ({tag} checkpoint, epoch {info['epoch']})"
+    drawn = _draw_by_kind(DrawContext(spec=spec, graph=graph, model=model, node="",
+                                      output=Path(output), n=n, seed=seed, split=split,
+                                      what=what, title=title, run=Path(run)))
+    if drawn is not None:
+        return drawn
     if "gaussian_sample" in by_kind:
         code = by_kind["gaussian_sample"]
         z = torch.randn((n or 64,) + tuple(graph.type_of(code).shape), generator=gen)
@@ -193,6 +204,83 @@ def sample(run: str | Path, output: str | Path, *, n: int | None = None, seed: i
     raise SpecError(f"nothing to sample from spec '{spec.name}'",
                     hint="sample draws VAE and GAN samples, autoencoder reconstructions and "
                     "sparse-autoencoder filters; for classifiers use specc evaluate")
+
+
+@dataclass
+class DrawContext:
+    """What a kind's :meth:`~specc.layers.base.LayerKind.draw` gets: the trained run and the
+    request of ``specc sample`` (``node`` is the node being asked)."""
+
+    spec: Any
+    graph: Any
+    model: Any
+    node: str
+    output: Path
+    n: int | None
+    seed: int
+    split: str | None
+    what: str | None
+    title: str
+    run: Path
+
+    def module(self, node: str | None = None) -> Any:
+        """The torch module of ``node`` (default: the node being asked)."""
+        from .backends.torch.build import attr_name
+
+        name = node or self.node
+        return self.model.get_submodule(attr_name(self.graph.nodes[name].share or name))
+
+    def arriving(self, split: str | None = None) -> np.ndarray:
+        """Activations arriving at the node over a held-out split (default: the request's
+        split, else test, else val), as a NumPy array."""
+        import torch
+
+        x = held_out_inputs(self.spec, split or self.split)
+        inp = next(iter(self.graph.inputs))
+        source = self.graph.nodes[self.node].inputs[0]
+        if source == inp:
+            return x
+        env = run_from(self.model, self.graph, {inp: torch.from_numpy(np.ascontiguousarray(x))})
+        return env[source].detach().cpu().numpy()
+
+    def refuse(self, offered: tuple[str, ...]) -> None:
+        """Raise the error for a ``--what`` this kind does not draw."""
+        raise SpecError(f"'{self.graph.nodes[self.node].kind}' draws no '{self.what}'",
+                        path=("--what",), received=self.what,
+                        hint="one of: " + ", ".join(offered))
+
+    def save_grid(self, rows: list[tuple[str, np.ndarray]], title: str,
+                  cols: int | None = None, normalize: bool = False) -> Path:
+        return save_grid(rows, self.output, f"{self.title}: {title}", cols=cols,
+                         normalize=normalize)
+
+    def pyplot(self) -> Any:
+        """matplotlib.pyplot (headless)."""
+        return _pyplot()
+
+    def save(self, fig: Any, title: str) -> Path:
+        """Write a matplotlib figure to the output (atomically) and close it."""
+        return _save(fig, f"{self.title}: {title}", self.output)
+
+
+def _draw_by_kind(ctx: DrawContext) -> Path | None:
+    from .layers.base import LayerKind
+    from .registry import current
+
+    kinds = current().layers
+    for name, node in ctx.graph.nodes.items():
+        kind = kinds.get(node.kind)
+        if getattr(kind.draw, "__func__", None) is LayerKind.draw.__func__:
+            continue
+        ctx.node = name
+        drawn = kind.draw(node.params, ctx.module(name), ctx)
+        if drawn is not None:
+            return Path(drawn)
+    if ctx.what is not None:
+        raise SpecError(f"nothing in spec '{ctx.spec.name}' draws '{ctx.what}'",
+                        path=("--what",), received=ctx.what,
+                        hint="leave --what out for the default picture")
+    return None
 
 
 def _as_images(out: Any, shape: tuple[int | None, ...]) -> np.ndarray:

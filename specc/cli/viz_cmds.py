@@ -20,16 +20,19 @@ from .app import echo, handle_errors, load_plugins, main, plugin_option
               type=click.Choice(["best", "last"]))
 @click.option("--split", type=click.Choice(["val", "test", "train"]),
               help="Samples to reconstruct (default: test if there is one, else val).")
+@click.option("--what", help="Which picture, for kinds that draw several (e.g. an RBM's "
+              "filters or chains); default: the kind's first.")
 @plugin_option
 @handle_errors
 def sample(run: str, output: str, count: int | None, seed: int, checkpoint: str,
-           split: str | None, plugins: tuple[str, ...]) -> None:
+           split: str | None, what: str | None, plugins: tuple[str, ...]) -> None:
     """Draw what a trained run makes: VAE samples from the prior, GAN generator samples,
-    autoencoder reconstructions beside their inputs, or sparse-autoencoder filters."""
+    autoencoder reconstructions beside their inputs, sparse-autoencoder filters, or the
+    pictures of kinds that draw themselves (RBM filters, SOM U-matrix)."""
     from ..viz import sample as draw
 
     load_plugins(plugins)
-    path = draw(run, output, n=count, seed=seed, checkpoint=checkpoint, split=split)
+    path = draw(run, output, n=count, seed=seed, checkpoint=checkpoint, split=split, what=what)
     echo(f"wrote {path}", markup=False)
 
 

@@ -107,6 +107,16 @@ class LayerKind:
         overrides this is run once before step 1 by ``specc.train.data_init``."""
 
     @classmethod
+    def draw(cls, p: Any, module: torch.nn.Module, ctx: Any) -> Any:
+        """Optional: the picture ``specc sample RUN`` makes of a trained run whose network has
+        a node of this kind (an RBM's filters, a SOM's U-matrix). ``ctx`` is a
+        :class:`specc.viz.DrawContext` (the run's spec, graph, model, the node's name, the
+        output path, ``n``, ``seed``, ``split``, ``what`` and helpers to save a figure or an
+        image grid). Return the written path, or None when this kind has nothing to draw
+        (the next node, then the built-in pictures, are tried)."""
+        return None
+
+    @classmethod
     def summary(cls) -> str:
         """First line of the docstring."""
         return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
