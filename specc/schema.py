@@ -1,80 +1,448 @@
-"""JSON Schema of the whole spec language, built from the registry (plugins included).
+"""JSON Schema (draft-07) of the spec language as users write it, built from the registry
+(plugin kinds, regimes, datasets and entries included).
 
-Editors' YAML language servers use it for completion and inline errors::
+Editors' YAML language servers use it for completion, hover text and inline errors::
 
     # yaml-language-server: $schema=specc.schema.json
+
+Descriptions, defaults, enums and bounds come from the same pydantic models that validate a
+spec; this module adds the surface forms (``$param`` references wherever substitution applies,
+short forms of choices and data, sequential and graph forms, blocks, ``repeat``/``share``/
+``trainable``, Keras aliases). What a schema cannot express (shapes, cycles, node names, block
+parameters) is left to ``specc validate``. Pure Python: no torch.
 """
 
 from __future__ import annotations
 
-# ruff: noqa: UP007  (unions are built at run time from the registry)
-from typing import Annotated, Any, Literal, Union
+import copy
+import json
+import re
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
+from pydantic import TypeAdapter, create_model
 
-from .assembled import TopLevel
-from .registry import current
+from .assembled import FORMAT_VERSION, MAX_NAME_CHARS, NETWORK_KEYS, TopLevel
+from .errors import SpecError, did_you_mean
+from .registry import Registries, current
 
-
-def _node_model(name: str, kind: Any) -> type[BaseModel]:
-    return create_model(  # type: ignore[call-overload]
-        f"Node_{name}", __base__=kind.Params, __doc__=kind.summary() or None,
-        op=(Literal[name], Field(description=kind.summary())),
-        in_=(Union[str, list[str]], Field(alias="in", description="Input node(s).")),
-        share=(Union[str, None], Field(None, description="Reuse this node's weights.")),
-        trainable=(bool, Field(True, description="false freezes the weights.")),
-    )
-
-
-def _layer_model(name: str, kind: Any) -> type[BaseModel]:
-    params = create_model(  # type: ignore[call-overload]
-        f"Layer_{name}_params", __base__=kind.Params,
-        name=(Union[str, None], Field(None, description="Node name.")),
-        repeat=(Union[int, None], Field(None, ge=1, description="Apply N times in a row.")),
-        share=(Union[str, None], None), trainable=(bool, True),
-        in_=(Union[str, list[str], None], Field(None, alias="in")),
-    )
-    return create_model(f"Layer_{name}", __config__=ConfigDict(extra="forbid"),
-                        **{name: (Union[params, None], Field(description=kind.summary()))})
+DRAFT = "http://json-schema.org/draft-07/schema#"
+CHOICE_GROUPS = ("losses", "metrics", "optimizers", "schedules", "initializers", "activations")
+IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
+PARAM_PATTERN = r"^\$[A-Za-z_][A-Za-z0-9_]*$"
+INPUT_KINDS = ("input", "Input", "InputLayer")
+DTYPES = ["float32", "int64", "float64", "float16", "bool"]
+_META = ("title", "description", "default", "examples", "deprecated")
+_FREE = ("enum", "const", "pattern", "format", "minLength", "maxLength")
 
 
-def train_union() -> Any:
-    """``train:`` is one model per regime, selected by ``regime`` (omitted: the default)."""
-    from .spec.training import TrainConfig
-
-    trainers = current().trainers
-    default = TrainConfig.model_fields["regime"].default
-    arms = []
-    for name, cls in trainers.items():
-        names = Literal[tuple([name, *trainers.aliases_of(name)])]  # type: ignore[misc]
-        arms.append(create_model(  # type: ignore[call-overload]
-            f"Train_{name}", __base__=cls.Config, __doc__=cls.__doc__,
-            regime=(names, Field(default if name == default else ...,
-                                 description="The training regime."))))
-    return Union[tuple(arms)]  # type: ignore[valid-type]
+def ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/$defs/{name}"}
 
 
-def json_schema() -> dict[str, Any]:
-    layers = current().layers
-    node_models, layer_models, bare = [], [], []
-    for name, kind in layers.items():
-        for n in [name, *layers.aliases_of(name)]:
-            node_models.append(_node_model(n, kind))
-            layer_models.append(_layer_model(n, kind))
-            bare.append(n)
-    node_union = Annotated[Union[tuple(node_models)], Field(discriminator="op")]  # type: ignore
-    layer_item = Union[Literal[tuple(bare)], Union[tuple(layer_models)]]  # type: ignore
-    fields: dict[str, Any] = {
-        "layers": (Union[list[layer_item], None], None),
-        "nodes": (Union[dict[str, node_union], None], None),
-    }
-    network = create_model("Network", __config__=ConfigDict(extra="forbid"),
-                           inputs=(dict[str, Any], ...),
-                           outputs=(Union[str, list[str], None], None), **fields)
-    fields["train"] = (Union[train_union(), None], None)
-    model = create_model("SpecFile", __base__=TopLevel,
-                         networks=(Union[dict[str, network], None], None), **fields)
-    schema = TypeAdapter(model).json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "specc spec"
-    return schema
+def _names(reg: Any, name: str) -> list[str]:
+    return [name, *reg.aliases_of(name)]
+
+
+def _all_names(reg: Any) -> list[str]:
+    return [n for name in reg.names() for n in _names(reg, name)]
+
+
+# -- generic rewrites of pydantic's output ------------------------------------------------------
+
+
+def _any_string(s: Any) -> bool:
+    """Whether ``s`` accepts every string (a ``$param`` reference needs no arm of its own)."""
+    if not isinstance(s, dict):
+        return s is True
+    if not (set(s) - set(_META)):
+        return True
+    if s.get("type") == "string" and not any(k in s for k in _FREE):
+        return True
+    return any(_any_string(a) for a in s.get("anyOf", []))
+
+
+def _value(s: Any) -> Any:
+    """A value position: ``s`` or a ``$param`` reference (substituted before validation)."""
+    if not isinstance(s, dict):
+        return s
+    s = _paramify(s)
+    if _any_string(s):
+        return s
+    meta = {k: s[k] for k in _META if k in s}
+    body = {k: v for k, v in s.items() if k not in _META}
+    arms = body["anyOf"] if list(body) == ["anyOf"] else [body]
+    return {**meta, "anyOf": [*arms, ref("ParamRef")]}
+
+
+def _paramify(s: dict[str, Any]) -> dict[str, Any]:
+    """``s`` with every value below it also accepting a ``$param`` reference."""
+    s = dict(s)
+    if isinstance(s.get("properties"), dict):
+        s["properties"] = {k: _value(v) for k, v in s["properties"].items()}
+    if isinstance(s.get("additionalProperties"), dict):
+        s["additionalProperties"] = _value(s["additionalProperties"])
+    if isinstance(s.get("items"), dict):
+        s["items"] = _value(s["items"])
+    elif isinstance(s.get("items"), list):
+        s["items"] = [_value(v) for v in s["items"]]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in s:
+            s[key] = [_paramify(a) if isinstance(a, dict) else a for a in s[key]]
+    return s
+
+
+class _Builder:
+    """Builds the schema's ``$defs`` from one registry."""
+
+    def __init__(self, regs: Registries) -> None:
+        self.regs = regs
+        self.defs: dict[str, Any] = {"ParamRef": {
+            "type": "string", "pattern": PARAM_PATTERN,
+            "description": "A parameter reference: `$name`, declared under `params:` (or a "
+                           "block's `params:`)."}}
+        # the JSON schema RegistryName/RegistryChoice write: the enum of a group's names
+        self.groups = {tuple(regs[g].names()): g for g in CHOICE_GROUPS}
+
+    # pydantic models ------------------------------------------------------------------------
+    def models(self) -> None:
+        """The pydantic models of every kind, regime, dataset and entry, generated in one pass
+        (so their definitions get distinct names); ``self.of[(group, name)]`` is a def name."""
+        from .spec.data_section import DataConfig
+
+        r = self.regs
+        models = {("layers", n): k.Params for n, k in r.layers.items()}
+        models |= {("trainers", n): t.Config for n, t in r.trainers.items()}
+        models |= {("datasets", n): d.Params for n, d in r.datasets.items()}
+        models |= {(g, n): r[g].get(n).Params for g in CHOICE_GROUPS for n in r[g].names()}
+        models[("data", "")] = DataConfig
+        fields = {f"m{i}": (cls, ...) for i, cls in enumerate(models.values())}
+        out = TypeAdapter(create_model("Models", **fields)).json_schema(
+            ref_template="#/$defs/{model}")
+        for name, d in out.get("$defs", {}).items():
+            self.defs[name] = _paramify(self.fix(d))
+        self.of = {key: out["properties"][f"m{i}"]["$ref"].rsplit("/", 1)[1]
+                   for i, key in enumerate(models)}
+
+    def model(self, group: str, name: str) -> dict[str, Any]:
+        """A copy of the generated schema of ``name``'s model in ``group``."""
+        return copy.deepcopy(self.defs[self.of[(group, name)]])
+
+    def fix(self, s: Any) -> Any:
+        """Draft-07 spellings, and the registry choices in their surface forms."""
+        if isinstance(s, list):
+            return [self.fix(v) for v in s]
+        if not isinstance(s, dict):
+            return s
+        group = self.group_of(s)
+        if group is not None:
+            return ref(f"Name_{group}" if "enum" in s else f"Choice_{group}")
+        if s.get("type") == "array" and self.group_of(s.get("items", {})) is not None:
+            item = self.fix(s["items"])  # a list of choices also takes one choice
+            return {k: v for k, v in s.items() if k not in ("type", "items")} | {
+                "anyOf": [item, {"type": "array", "items": item}]}
+        s = {k: self.fix(v) for k, v in s.items()}
+        if "prefixItems" in s:
+            s["items"] = s.pop("prefixItems")
+        if "$ref" in s and len(s) > 1:  # draft-07 ignores keywords beside $ref
+            s = {k: v for k, v in s.items() if k != "$ref"} | {"allOf": [{"$ref": s["$ref"]}]}
+        return s
+
+    def group_of(self, s: Any) -> str | None:
+        if not isinstance(s, dict):
+            return None
+        if s.get("type") == "string" and isinstance(s.get("enum"), list):
+            return self.groups.get(tuple(s["enum"]))
+        arms = s.get("anyOf")
+        if isinstance(arms, list) and len(arms) == 2 and isinstance(arms[1], dict) and \
+                arms[1].get("maxProperties") == 1:
+            return self.group_of(arms[0])
+        return None
+
+    # named entries --------------------------------------------------------------------------
+    def choices(self) -> None:
+        for g in CHOICE_GROUPS:
+            reg = self.regs[g]
+            self.defs[f"Name_{g}"] = {"type": "string", "enum": _all_names(reg),
+                                      "description": f"A {reg.what} name."}
+            props = {}
+            for n in reg.names():
+                doc = reg.get(n).doc or n
+                arm = {"description": doc, "anyOf": [{"type": "null"}, ref(self.of[(g, n)])]}
+                props.update(dict.fromkeys(_names(reg, n), arm))
+            self.defs[f"Choice_{g}"] = {
+                "description": f"A {reg.what}: a name, or {{name: {{parameters}}}}.",
+                "anyOf": [ref(f"Name_{g}"), {"type": "object", "minProperties": 1,
+                                              "maxProperties": 1, "properties": props,
+                                              "additionalProperties": False}]}
+
+    # layers ---------------------------------------------------------------------------------
+    def layers(self) -> None:
+        layers = self.regs.layers
+        structural = {
+            "in": {"description": "Input node(s): names of earlier nodes or inputs.",
+                   "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+            "share": {"type": "string", "description": "Reuse this node's weights (a node of "
+                      "the same kind and shapes)."},
+            "trainable": _value({"type": "boolean", "default": True,
+                                 "description": "false freezes the weights."}),
+            "repeat": _value({"type": "integer", "minimum": 1, "default": 1,
+                              "description": "Apply N times in a row (names get .0, .1, ...)."}),
+        }
+        name = {"type": "string", "description": "Node name (default: KIND_N)."}
+        bare, kinds_by_name, ifs = [], {}, []
+        for kind_name, kind in layers.items():
+            d = self.model("layers", kind_name)
+            props, required = d.get("properties", {}), d.get("required", [])
+            doc = kind.summary() or kind_name
+            names = _names(layers, kind_name)
+            layer = {"type": "object" if required else ["object", "null"], "description": doc,
+                     "properties": {**props, "name": name, **structural},
+                     "additionalProperties": False}
+            if required:
+                layer["required"] = required
+            else:
+                bare.extend(names)
+            self.defs[f"Layer_{kind_name}"] = layer
+            self.defs[f"Node_{kind_name}"] = {
+                "type": "object", "description": doc, "required": ["op", "in", *required],
+                "properties": {"op": {"enum": names, "description": doc}, **props,
+                               **structural}, "additionalProperties": False}
+            kinds_by_name.update(dict.fromkeys(names, ref(f"Layer_{kind_name}")))
+            ifs.append({"if": {"properties": {"op": {"enum": names}}, "required": ["op"]},
+                        "then": ref(f"Node_{kind_name}")})
+        all_kinds = _all_names(layers)
+        input_layer = {"type": "object", "required": ["shape"], "additionalProperties": False,
+                       "description": "The input, as the first layer (Keras style).",
+                       "properties": {"shape": ref("Shape"), "dtype": {"enum": DTYPES},
+                                      "name": {"type": "string", "pattern": IDENT}}}
+        kinds_by_name.update(dict.fromkeys(INPUT_KINDS, input_layer))
+        one = {"type": "object", "minProperties": 1, "maxProperties": 1,
+               "properties": kinds_by_name}
+        self.defs["LayerItem"] = {
+            "description": "A layer: a kind name, or {kind: {parameters}}.",
+            "anyOf": [{"type": "string", "enum": bare}, {**one, "additionalProperties": False}]}
+        block_use = {"type": ["object", "null"], "description": "A block of `blocks:` with "
+                     "its parameters.", "properties": {"name": name, **structural}}
+        self.defs["LayerItemOrBlock"] = {
+            "description": "A layer: a kind or block name, or {name: {parameters}}.",
+            "anyOf": [{"type": "string", "enum": bare},
+                      {"type": "string", "pattern": IDENT, "not": {"enum": all_kinds}},
+                      {**one, "additionalProperties": block_use}]}
+        op = {"type": "string", "description": "The layer kind (or a block of `blocks:`)."}
+        self.defs["NodeKinds"] = {"allOf": ifs}
+        self.defs["Node"] = {"type": "object", "required": ["op", "in"],
+                             "properties": {"op": {**op, "enum": all_kinds}, "in": structural["in"]},
+                             "allOf": [ref("NodeKinds")]}
+        self.defs["NodeOrBlock"] = {"type": "object", "required": ["op", "in"],
+                                    "properties": {"op": op, "in": structural["in"]},
+                                    "allOf": [ref("NodeKinds")]}
+
+    # networks -------------------------------------------------------------------------------
+    def networks(self) -> None:
+        dim = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}, ref("ParamRef")]}
+        self.defs["Shape"] = {
+            "description": "Per-sample shape, batch axis excluded (null: a dynamic axis).",
+            "anyOf": [dim, {"type": "array", "items": dim}]}
+        names = {"description": "A node name or a list of them.",
+                 "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+        self.defs["Inputs"] = {
+            "type": "object", "description": "Input name -> shape.",
+            "propertyNames": {"pattern": IDENT},
+            "additionalProperties": {"anyOf": [ref("Shape"), {
+                "type": "object", "required": ["shape"], "additionalProperties": False,
+                "properties": {"shape": ref("Shape"),
+                               "dtype": {"enum": DTYPES, "default": "float32"}}}]}}
+        self.defs["Layers"] = {"type": "array", "minItems": 1, "items": ref("LayerItemOrBlock"),
+                               "description": "Sequential form: each layer takes the previous "
+                                              "output."}
+        self.defs["Nodes"] = {"type": "object", "minProperties": 1,
+                              "additionalProperties": ref("NodeOrBlock"),
+                              "description": "Graph form: node name -> {op: KIND, in: ...}."}
+        body = {"inputs": ref("Inputs"), "layers": ref("Layers"), "nodes": ref("Nodes"),
+                "outputs": names}
+        one_form = {"not": {"required": ["layers", "nodes"]},
+                    "anyOf": [{"required": ["layers"]}, {"required": ["nodes"]}]}
+        self.defs["Network"] = {"type": "object", "additionalProperties": False,
+                                "properties": {"description": {"type": "string"}, **body},
+                                **one_form}
+        self.defs["Block"] = {
+            "type": "object", "additionalProperties": False, **one_form,
+            "description": "A parameterised sub-graph used like a layer kind.",
+            "properties": {"description": {"type": "string"},
+                           "params": {"type": "object", "description": "Parameters and "
+                                      "defaults ($name inside the block)."},
+                           "inputs": names, "layers": ref("Layers"), "nodes": ref("Nodes"),
+                           "outputs": names}}
+        strict_body = {"properties": {"layers": {"items": ref("LayerItem")},
+                                      "nodes": {"additionalProperties": ref("Node")}}}
+        self.defs["WithoutBlocks"] = {"properties": {
+            **strict_body["properties"], "networks": {"additionalProperties": strict_body}}}
+        self.body = body
+        self.one_form = one_form
+
+    # train ----------------------------------------------------------------------------------
+    def train(self) -> None:
+        from .spec.training import TrainConfig
+
+        trainers, datasets = self.regs.trainers, self.regs.datasets
+        self.shorthands()
+        data = self.model("data", "")
+        props = {**data["properties"], "dataset": {"enum": _all_names(datasets),
+                                                   "description": "The dataset (see `specc "
+                                                   "list` specs for examples)."}}
+        ifs = []
+        for n in datasets.names():
+            own = self.model("datasets", n)
+            then = {"properties": {**dict.fromkeys(props, True), **own.get("properties", {})},
+                    "additionalProperties": False}
+            if own.get("required"):
+                then["required"] = own["required"]
+            ifs.append({"if": {"properties": {"dataset": {"enum": _names(datasets, n)}}},
+                        "then": then})
+        self.defs["Data"] = {
+            "description": data.get("description", ""),
+            "anyOf": [{"type": "string", "enum": _all_names(datasets)},
+                      {"type": "object", "required": ["dataset"], "properties": props,
+                       "allOf": ifs}]}
+        default = TrainConfig.model_fields["regime"].default
+        arms = []
+        for n in trainers.names():
+            cfg = self.model("trainers", n)
+            p = cfg["properties"]
+            p["regime"] = {**p["regime"], "enum": _names(trainers, n)}
+            p["data"] = {**{k: p["data"][k] for k in _META if k in p["data"]},
+                         "anyOf": [ref("Data"), ref("ParamRef")]}
+            if "batch_size" in p:  # a positive integer (checked by a validator)
+                p["batch_size"] = _value({**{k: p["batch_size"][k] for k in _META
+                                             if k in p["batch_size"]},
+                                          "anyOf": [{"type": "integer", "minimum": 1},
+                                                    {"const": "full"}]})
+            if "loss" in p and "losses" in p:  # one of them (an empty table is none)
+                cfg["not"] = {"required": ["loss", "losses"], "properties": {
+                    "loss": {"not": {"type": "null"}}, "losses": {"minProperties": 1}}}
+            self.defs[f"Train_{n}"] = {**cfg, "description": trainers.get(n).__doc__ or n}
+            when = {"properties": {"regime": {"enum": _names(trainers, n)}},
+                    "required": ["regime"]} if n != default else \
+                {"not": {"required": ["regime"]}}
+            arms.append({"if": when, "then": ref(f"Train_{n}")})
+            if n == default:
+                arms.append({"if": {"properties": {"regime": {"enum": _names(trainers, n)}},
+                                    "required": ["regime"]}, "then": ref(f"Train_{n}")})
+        self.defs["Train"] = {
+            "type": "object", "description": "How to train: the regime and its fields.",
+            "properties": {"regime": {"enum": _all_names(trainers), "default": default,
+                                      "description": "The training regime (see `specc "
+                                                     "regimes`)."}},
+            "allOf": arms}
+
+    def shorthands(self) -> None:
+        """Short spellings that ``Section.shorthand`` methods expand."""
+        d = self.defs
+        if "SplitConfig" in d:
+            d["SplitConfig"]["properties"]["last"] = _value({
+                "type": "number", "minimum": 0, "description": "Hold out the last N samples "
+                "(or fraction) for validation: short for {val: N, order: last}."})
+        if "OutputLoss" in d:
+            d["OutputLoss"] = {"description": d["OutputLoss"].get("description", ""),
+                               "anyOf": [ref("Choice_losses"), d["OutputLoss"]]}
+        if "Clip" in d:
+            d["Clip"]["minProperties"] = 1
+
+    # top level ------------------------------------------------------------------------------
+    def top(self) -> dict[str, Any]:
+        out = TypeAdapter(TopLevel).json_schema(ref_template="#/$defs/{model}")
+        self.defs["Pretrained"] = self.fix(out["$defs"]["Pretrained"])
+        props = self.fix(out["properties"])
+        props["specc"] = {**props["specc"], "enum": [FORMAT_VERSION]}
+        props["name"] = {**props["name"], "type": "string", "maxLength": MAX_NAME_CHARS,
+                         "pattern": r"^(?!.*\.\.)[^/\\\x00-\x1f\x7f]*$"}
+        props["name"].pop("anyOf", None)
+        for key, value in self.body.items():
+            props[key] = value
+        props["blocks"] = {"type": "object", "additionalProperties": ref("Block"),
+                           "propertyNames": {"not": {"enum": self.regs.layers.names()}},
+                           "description": "Named sub-graphs, used in `layers:` or `nodes:` "
+                                          "like layer kinds."}
+        props["networks"] = {"type": "object", "additionalProperties": ref("Network"),
+                             "description": "Several named networks (each with its own "
+                                            "inputs and layers)."}
+        props["train"] = {"anyOf": [ref("Train"), {"type": "null"}]}
+        with_networks = {"required": ["networks"], "properties": {"networks": {"type": "object"}}}
+        return {
+            "type": "object", "properties": props, "additionalProperties": False,
+            "allOf": [
+                {"if": with_networks,
+                 "then": {"properties": {k: {"type": "null"} for k in NETWORK_KEYS}},
+                 "else": self.one_form},
+                {"if": {"required": ["blocks"], "properties": {"blocks": {"minProperties": 1}}},
+                 "else": ref("WithoutBlocks")}]}
+
+    def prune(self, root: dict[str, Any]) -> dict[str, Any]:
+        """Only the defs reachable from ``root``."""
+        seen: set[str] = set()
+        todo = [root]
+        while todo:
+            for name in re.findall(r'"\$ref": "#/\$defs/([^"]+)"', json.dumps(todo.pop())):
+                if name not in seen:
+                    seen.add(name)
+                    todo.append(self.defs[name])
+        return {k: self.defs[k] for k in sorted(seen)}
+
+
+def json_schema(regs: Registries | None = None) -> dict[str, Any]:
+    """The whole JSON Schema (draft-07, as the YAML language server reads it best)."""
+    b = _Builder(regs or current())
+    b.models()
+    b.choices()
+    b.layers()
+    b.networks()
+    b.train()
+    top = b.top()
+    return {"$schema": DRAFT, "title": "specc spec",
+            "description": "A specc model spec (see `specc validate` for what a schema cannot "
+                           "check: shapes, cycles, node names, block parameters).",
+            **top, "$defs": b.prune(top)}
+
+
+# -- checking a spec ----------------------------------------------------------------------------
+
+
+def check(data: Any, schema: dict[str, Any] | None = None) -> list[SpecError]:
+    """Problems the schema finds in spec ``data`` (each with its path), as ``specc schema
+    --check`` reports them. Needs the ``jsonschema`` package."""
+    try:
+        from jsonschema import Draft7Validator
+    except ImportError:
+        raise SpecError("checking against the schema needs the 'jsonschema' package",
+                        hint="pip install jsonschema") from None
+    validator = Draft7Validator(schema or json_schema())
+    found = {(tuple(e.absolute_path), _message(e)): None
+             for e in map(_leaf, validator.iter_errors(copy.deepcopy(data)))}
+    return [SpecError(message, path=path)
+            for path, message in sorted(found, key=lambda pm: [str(p) for p in pm[0]])]
+
+
+def _leaf(err: Any) -> Any:
+    """The most specific error under an ``anyOf``/``oneOf`` failure: the deepest, and not the
+    ``$param`` reference's or a bare type mismatch when there is another."""
+    while err.context:
+        err = max(err.context, key=lambda e: (len(e.absolute_path),
+                                              e.schema.get("pattern") != PARAM_PATTERN,
+                                              e.validator != "type"))
+    return err
+
+
+def _message(err: Any) -> str:
+    v, inst = err.validator, err.instance
+    if v == "additionalProperties" and isinstance(inst, dict):
+        known = list(err.schema.get("properties", {}))
+        extra = [k for k in inst if k not in known]
+        field = str(extra[0]) if extra else "?"
+        hint = did_you_mean(field, known)
+        return f"unknown field '{field}'" + (f" ({hint})" if hint else "")
+    if v == "enum" and isinstance(inst, str):
+        hint = did_you_mean(inst, [str(x) for x in err.validator_value])
+        return f"unknown value '{inst}'" + (f" ({hint})" if hint else "")
+    if v == "required":
+        return err.message.replace("is a required property", "is required")
+    return err.message

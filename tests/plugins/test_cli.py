@@ -115,10 +115,10 @@ def test_schema_includes_plugin_kind(plugins, cli):
     schema = json.loads(result.output)
     defs = schema["$defs"]
     node = defs["Node_good_scale"]
-    assert node["properties"]["op"]["const"] == "good_scale"
-    assert node["properties"]["factor"] == {"description": "Multiply the input by this.",
-                                            "exclusiveMinimum": 0, "title": "Factor",
-                                            "type": "number"}
+    assert node["properties"]["op"]["enum"] == ["good_scale"]
+    assert node["properties"]["factor"] == {
+        "description": "Multiply the input by this.", "title": "Factor",
+        "anyOf": [{"exclusiveMinimum": 0, "type": "number"}, {"$ref": "#/$defs/ParamRef"}]}
     assert node["additionalProperties"] is False
     assert "Layer_good_scale" in defs
     assert not any("broken" in name for name in defs)

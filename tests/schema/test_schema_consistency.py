@@ -1,0 +1,78 @@
+"""The JSON Schema agrees with ``specc validate`` both ways, in a standard validator
+(``jsonschema``, the draft the schema declares): every spec that validates is accepted, and
+every mistake a schema can express is rejected (``bad_specs.yaml`` gives each verdict)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+import specc
+from specc.errors import SpecError
+from specc.registry import current
+from specc.schema import check
+
+from .common import CORPUS, SPECS, doc_examples, patched, schema
+
+jsonschema = pytest.importorskip("jsonschema")
+
+
+def test_the_schema_is_a_valid_draft7_schema():
+    s = schema()
+    assert s["$schema"] == "http://json-schema.org/draft-07/schema#"
+    jsonschema.Draft7Validator.check_schema(s)
+
+
+@pytest.mark.parametrize("path", SPECS, ids=[p.stem for p in SPECS])
+def test_every_builtin_and_plugin_spec_is_accepted(path):
+    data = yaml.safe_load(path.read_text())
+    assert [e.issues[0].message for e in check(data, schema())] == []
+
+
+def test_every_docs_example_is_accepted():
+    """Fragments are completed from the corpus's base spec, so a shape error there is no
+    concern of the schema; a plugin's example whose kinds are not installed is skipped."""
+    checked = 0
+    for where, data in doc_examples():
+        try:
+            specc.load(data, origin=where, check_requires=False)
+        except SpecError as err:
+            if any(i.message.startswith("unknown") for i in err.issues):
+                continue
+        checked += 1
+        problems = [f"{e.issues[0].path}: {e.issues[0].message}" for e in check(data, schema())]
+        assert problems == [], where
+    assert checked >= 4
+
+
+def test_every_kinds_example_layer_is_accepted():
+    validator = jsonschema.Draft7Validator({**schema(), "$ref": "#/$defs/LayerItem"})
+    for name, kind in current().layers.items():
+        for example in kind.examples:
+            item = yaml.safe_load(example.layer)
+            assert list(validator.iter_errors(item)) == [], (name, example.layer)
+
+
+@pytest.mark.parametrize("case", CORPUS["cases"], ids=[c["id"] for c in CORPUS["cases"]])
+def test_bad_spec_gets_its_verdict(case):
+    data = patched(case["patch"])
+    with pytest.raises(SpecError):
+        specc.load(data, origin=case["id"])
+    errors = check(data, schema())
+    assert ("reject" if errors else "accept") == case["verdict"], \
+        [(e.issues[0].path, e.issues[0].message) for e in errors]
+
+
+def test_the_base_of_the_corpus_is_valid():
+    data = patched({})
+    specc.load(data, origin="base")
+    assert check(data, schema()) == []
+
+
+def test_errors_name_the_field_and_suggest():
+    errs = check(patched({"layers": [{"dense": {"unit": 3}}]}), schema())
+    assert [(e.issues[0].path, e.issues[0].message) for e in errs] == [
+        (("layers", 0, "dense"), "unknown field 'unit' (did you mean 'units'?)")]
+    errs = check(patched({"train": {"loss": "cross_entropyy"}}), schema())
+    assert [e.issues[0].path for e in errs] == [("train", "loss")]
+    assert "did you mean 'cross_entropy'" in errs[0].issues[0].message
