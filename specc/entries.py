@@ -14,7 +14,7 @@ pydantic field types that check such a value against the registry when a spec is
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -127,15 +127,19 @@ class Metric(Entry):
 @dataclass
 class SplitContext:
     """What a whole-split metric reads: the regime's ``predict`` (outputs as at inference),
-    the split's input arrays (by graph input) and target arrays (by graph output), and the
+    the split's input arrays (by graph input) and target arrays (by graph output), the
     network ``predict`` runs (``model``: for metrics that step it with its state carried, such
-    as a free run)."""
+    as a free run), the split's other dataset arrays (``extras``: class labels ``y`` even when
+    the regime trains without them) and the training split's context (``train``: for a metric
+    fitted on it, such as a linear probe)."""
 
     split: str
     predict: Callable[[dict[str, Any]], dict[str, Any]]
     inputs: dict[str, Any]
     targets: dict[str, Any]
     model: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    train: SplitContext | None = None
 
 
 @abstract

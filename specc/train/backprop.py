@@ -127,8 +127,7 @@ class Backprop(EpochRegime):
         """Loss and metrics on ``split`` (every process evaluates the whole split)."""
         import torch
 
-        from ..entries import SplitContext
-        from .metrics import MetricSet, evaluate_split
+        from .metrics import MetricSet, evaluate_split, split_context
         from .shared import logs
 
         nw = self.network
@@ -144,8 +143,7 @@ class Backprop(EpochRegime):
                 for o, ms in sets.items():
                     ms.update(nw.value(o, outs[o]), targets[o])
         self.eval_sets = sets
-        part = self.data.parts[split]
-        ctx = SplitContext(split, self.predict, part.inputs, part.targets, model=self.net)
+        ctx = split_context(self.data, split, self.predict, self.net)
         return {**logs(loss_sum / max(count, 1), sets),
                 **evaluate_split(list(self.cfg.metrics), ctx)}
 

@@ -172,8 +172,7 @@ class LeastSquares(FitRegime):
         the streamed metrics and the whole-split ones (a free run reads the network)."""
         import torch
 
-        from ..entries import SplitContext
-        from .metrics import evaluate_split
+        from .metrics import evaluate_split, split_context
         from .shared import logs
 
         sets = self.metric_sets()
@@ -194,7 +193,7 @@ class LeastSquares(FitRegime):
                 count += target.numel()
                 sets[out].update(self.network.value(out, score), y if self.classifier
                                  else target)
-        ctx = SplitContext(split, self.predict, part.inputs, part.targets, model=self.net)
+        ctx = split_context(self.data, split, self.predict, self.net)
         return {**logs(sq / max(count, 1), sets), **evaluate_split(list(self.cfg.metrics), ctx)}
 
 

@@ -36,6 +36,19 @@ def task_mismatch(choice: Any, kind: OutputKind) -> str | None:
     return None
 
 
+def split_context(data: Any, split: str, predict: Callable[[dict[str, Any]], dict[str, Any]],
+                  model: Any = None) -> SplitContext:
+    """The :class:`SplitContext` of ``split`` of ``data`` (prepared tensors) for a regime's
+    ``predict`` and network, with the training split's attached."""
+    def one(name: str) -> SplitContext:
+        part = data.parts[name]
+        return SplitContext(name, predict, part.inputs, part.targets, model, part.extras)
+
+    ctx = one(split)
+    ctx.train = ctx if split == "train" else one("train")
+    return ctx
+
+
 def evaluate_split(choices: list[Any], ctx: SplitContext) -> dict[str, float]:
     """The whole-split metrics among ``choices`` (entries with ``evaluate``) on ``ctx``."""
     out = {}
