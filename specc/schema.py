@@ -417,19 +417,23 @@ def check(data: Any, schema: dict[str, Any] | None = None) -> list[SpecError]:
                         hint="pip install jsonschema") from None
     validator = Draft7Validator(schema or json_schema())
     found = {(tuple(e.absolute_path), _message(e)): None
-             for e in map(_leaf, validator.iter_errors(copy.deepcopy(data)))}
+             for top in validator.iter_errors(copy.deepcopy(data)) for e in _leaves(top)}
     return [SpecError(message, path=path)
             for path, message in sorted(found, key=lambda pm: [str(p) for p in pm[0]])]
 
 
-def _leaf(err: Any) -> Any:
-    """The most specific error under an ``anyOf``/``oneOf`` failure: the deepest, and not the
-    ``$param`` reference's or a bare type mismatch when there is another."""
-    while err.context:
-        err = max(err.context, key=lambda e: (len(e.absolute_path),
-                                              e.schema.get("pattern") != PARAM_PATTERN,
-                                              e.validator != "type"))
-    return err
+def _leaves(err: Any) -> list[Any]:
+    """The specific errors under an ``anyOf``/``oneOf`` failure: those of the arm that got
+    deepest (not the ``$param`` reference's, nor a bare type mismatch, when there is another)."""
+    if not err.context:
+        return [err]
+    arms: dict[Any, list[Any]] = {}
+    for e in err.context:
+        arms.setdefault(e.schema_path[0] if e.schema_path else None, []).append(e)
+    best = max(arms.values(), key=lambda es: max(
+        (len(e.absolute_path), e.schema.get("pattern") != PARAM_PATTERN, e.validator != "type")
+        for e in es))
+    return [leaf for e in best for leaf in _leaves(e)]
 
 
 def _message(err: Any) -> str:

@@ -212,7 +212,8 @@ set_option = click.option(
 #: The module of :mod:`specc.cli` that defines each command; the module is imported when its
 #: command is first wanted (``specc validate`` imports the core commands only).
 COMMAND_MODULES = {
-    **dict.fromkeys(("validate", "build", "list", "show", "schema", "layers"), "core_cmds"),
+    **dict.fromkeys(("validate", "build", "list", "show", "layers"), "core_cmds"),
+    "schema": "schema_cmds",
     "draw": "draw_cmds", "generate": "generate_cmds", "export": "onnx_cmds", "run": "onnx_cmds",
     "plugins": "plugin_cmds", "plugin": "plugin_cmds", "regimes": "regime_cmds",
     **dict.fromkeys(("train", "evaluate", "predict"), "train_cmds"),

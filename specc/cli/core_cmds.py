@@ -1,4 +1,4 @@
-"""Core commands: validate, build, list, show, schema, layers."""
+"""Core commands: validate, build, list, show, layers."""
 
 from __future__ import annotations
 
@@ -183,25 +183,6 @@ def show(name: str, as_json: bool) -> None:
         print_json(read_source(path).data)
     else:
         click.echo(path.read_text(), nl=False)
-
-
-@main.command()
-@plugin_option
-@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write to a file.")
-@handle_errors
-def schema(plugins: tuple[str, ...], out: str | None) -> None:
-    """JSON Schema of the spec language (plugins included) for editors."""
-    from ..schema import json_schema
-
-    load_plugins(plugins)
-    text = json.dumps(json_schema(), indent=1)
-    if out:
-        from ..fileio import atomic_write
-
-        atomic_write(out, text, "schema file")
-        say(f"wrote {out}")
-    else:
-        click.echo(text)
 
 
 @main.command()
