@@ -256,6 +256,7 @@ def _load(src: Source, overrides: list[str] | tuple[str, ...], check_requires: b
         from .spec.training import check_regime_support
 
         errors.extend(check_regime_support(train, networks, regs.layers))
+        errors.extend(e.prefixed(("train",)) for e in train.check_networks(networks, regs.layers))
     if top.labels is not None and not errors:
         from .spec.training import check_labels
 

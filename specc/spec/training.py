@@ -127,6 +127,11 @@ class TrainConfig(Section):
         """Problems between fields, each with its path."""
         return check_data(self.data)
 
+    def check_networks(self, networks: dict[str, Any], layers: Any) -> list[SpecError]:
+        """Problems between the section and the compiled networks (a node it names), each
+        with its path inside ``train``."""
+        return []
+
 
 class EpochConfig(TrainConfig):
     """Regimes trained in epochs of steps."""

@@ -10,6 +10,7 @@ the network as initialised so far (so a later node sees what an earlier one alre
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from ..backends.torch.build import attr_name
@@ -31,10 +32,11 @@ def has_data_init(kind: type[LayerKind]) -> bool:
     return kind.init_from_data.__func__ is not LayerKind.init_from_data.__func__  # type: ignore[attr-defined]
 
 
-def initialize_from_data(regime: Any) -> None:
-    """Run every data-initialised node of ``regime.models`` once, on the activations arriving
-    at it over a seeded sample (at most :data:`MAX_SAMPLES`) of ``regime.data``'s training
-    split. Every process computes the same result (the sample depends on ``train.seed`` only)."""
+def initialize_from_data(regime: Any, only: Collection[str] | None = None) -> None:
+    """Run every data-initialised node of ``regime.models`` (those named in ``only``, when
+    given) once, on the activations arriving at it over a seeded sample (at most
+    :data:`MAX_SAMPLES`) of ``regime.data``'s training split. Every process computes the same
+    result (the sample depends on ``train.seed`` only)."""
     import torch
 
     s = regime.session
@@ -43,7 +45,8 @@ def initialize_from_data(regime: Any) -> None:
         model = getattr(model, "module", model)
         graph = s.spec.network(net_name if len(s.spec.networks) > 1 else None)
         nodes = [(name, node) for name, node in graph.nodes.items()
-                 if node.share is None and has_data_init(layers.get(node.kind))]
+                 if node.share is None and has_data_init(layers.get(node.kind))
+                 and (only is None or name in only)]
         if not nodes:
             continue
         missing = [i for i in graph.inputs if i not in regime.data.train.inputs]
