@@ -118,8 +118,8 @@ class Hopfield(LayerKind):
 
     @classmethod
     def draw(cls, p: HopfieldParams, module: torch.nn.Module, ctx: Any) -> Any:
-        """Held-out probes and their recall as +-1 images (white +1, black -1), with the
-        energy before and after (``specc sample``)."""
+        """Held-out probes, their recall and the bits it changed as images (white +1, black
+        -1), with the mean energy before and after (``specc sample``)."""
         import numpy as np
         import torch
 
@@ -132,7 +132,8 @@ class Hopfield(LayerKind):
             e0, e1 = module.energy(s0), module.energy(s)
         shape = _picture_shape(p.units)
         rows = [(f"held-out probes (mean energy {float(e0.mean()):.4g})", s0),
-                (f"recalled after {p.steps} steps (mean energy {float(e1.mean()):.4g})", s)]
+                (f"recalled after {p.steps} steps (mean energy {float(e1.mean()):.4g})", s),
+                ("bits the recall changed (white)", torch.where(s != s0, 1.0, -1.0))]
         return ctx.save_grid([(label, ((v.cpu().numpy() + 1) / 2).reshape((-1, 1) + shape))
                               for label, v in rows], "Hopfield recall")
 

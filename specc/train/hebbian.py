@@ -74,8 +74,9 @@ class Hebbian(FitRegime):
         self.build_models()
         s = self.session
         self.data = s.tensor_data(self.graph.inputs, self.output_targets(self.graph))
+        self.network.input_targets = self.data.prepared.input_targets
         source = self.graph.nodes[self.node].inputs[0]
-        checked = {f"targets of output '{self.node}'": self.data.train.targets[self.node]}
+        checked = {f"targets of output '{self.node}'": self.patterns_of(self.data.train)}
         if source in self.graph.inputs:
             checked[f"inputs '{source}'"] = self.data.train.inputs[source]
         for what, v in checked.items():
@@ -91,6 +92,12 @@ class Hebbian(FitRegime):
                     "+1 (v >= threshold) or -1"))
         self.metric_sets()  # a metric the output cannot give is refused before the pass
         self.net.eval()
+
+    def patterns_of(self, part: Any) -> torch.Tensor:
+        """The patterns (targets of the hopfield output) of a split or batch, as rows."""
+        src = self.network.input_targets.get(self.node)
+        y = part.inputs[src] if src else part.targets[self.node]
+        return y.reshape(-1, self.units)
 
     def metric_sets(self) -> dict[str, Any]:
         from .shared import metric_sets
@@ -111,7 +118,7 @@ class Hebbian(FitRegime):
     def accumulate(self, batch: Any) -> None:
         import torch
 
-        y = batch.targets[self.node].reshape(-1, self.units).double()
+        y = self.patterns_of(batch).double()
         self.sums["patterns"] = distinct_rows(torch.cat([self.sums["patterns"], y]))
 
     def solve(self) -> dict[str, float]:
