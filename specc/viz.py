@@ -3,7 +3,8 @@
 
 What :func:`sample` draws depends on the network:
 
-- a ``gaussian_sample`` layer (VAE): decodes codes drawn from the prior N(0, I);
+- a ``gaussian_sample`` layer (VAE): decodes codes drawn from the prior N(0, I), or with
+  ``traverse`` sweeps one code dimension a row from a held-out sample's code;
 - an ``activity_sparsity`` layer (sparse autoencoder): the filters (weights) of the layer whose
   activations it penalises, one image per hidden unit;
 - ``train.target: input`` (autoencoders): held-out inputs above their reconstructions, with
@@ -142,10 +143,12 @@ def held_out_inputs(spec: Any, split: str | None = None) -> np.ndarray:
 
 
 def sample(run: str | Path, output: str | Path, *, n: int | None = None, seed: int = 0,
-           checkpoint: str = "best", split: str | None = None, what: str | None = None) -> Path:
+           checkpoint: str = "best", split: str | None = None, what: str | None = None,
+           traverse: bool = False) -> Path:
     """Draw what a trained generative or reconstructing network makes (see the module doc).
     ``what`` picks one of the pictures a kind offers (e.g. an RBM's ``filters`` or
-    ``chains``); None draws the kind's default."""
+    ``chains``); None draws the kind's default. ``traverse``: a VAE's latent traversal grid
+    (:func:`specc.viz_traverse.traverse_grid`)."""
     import torch
 
     from .runs.folder import load_run
@@ -154,6 +157,16 @@ def sample(run: str | Path, output: str | Path, *, n: int | None = None, seed: i
     image_format(output)  # before any work
     spec, _, info = load_run(run, checkpoint)
     tag = info["checkpoint"]
+    title = f"{spec.name} ({tag} checkpoint, epoch {info['epoch']})"
+    if traverse:
+        from .viz_traverse import code_node, traverse_grid
+
+        if what is not None:
+            raise SpecError("--what and --traverse do not go together", path=("--what",),
+                            received=what, hint="a traversal is one picture; leave --what out")
+        network = code_node(spec)[0].name
+        return traverse_grid(spec, load_model(run, network, tag), output, title, n=n, seed=seed,
+                             split=split)
     gen = torch.Generator().manual_seed(seed)
     if "generator" in spec.networks:
         graph = spec.network("generator")
@@ -166,20 +179,17 @@ def sample(run: str | Path, output: str | Path, *, n: int | None = None, seed: i
     graph = spec.graph
     model = load_model(run, checkpoint=tag)
     by_kind = {node.kind: name for name, node in graph.nodes.items()}
-    title = f"{spec.name} ({tag} checkpoint, epoch {info['epoch']})"
     drawn = _draw_by_kind(DrawContext(spec=spec, graph=graph, model=model, node="",
                                       output=Path(output), n=n, seed=seed, split=split,
                                       what=what, title=title, run=Path(run)))
     if drawn is not None:
         return drawn
     if "gaussian_sample" in by_kind:
+        from .viz_traverse import decode
+
         code = by_kind["gaussian_sample"]
         z = torch.randn((n or 64,) + tuple(graph.type_of(code).shape), generator=gen)
-        env = run_from(model, graph, {code: z})
-        out = graph.outputs[0]
-        if out not in env:
-            raise SpecError(f"output '{out}' does not depend on the sampled code '{code}' alone")
-        imgs = _as_images(env[out], graph.type_of(out).shape)
+        imgs = decode(model, graph, code, z)
         return save_grid([("", imgs)], output, f"{title}: samples from the prior N(0, I)", cols=8)
     if "activity_sparsity" in by_kind:
         weights = _filters(model, graph, by_kind["activity_sparsity"])
