@@ -59,6 +59,13 @@ class CompetitiveConfig(EpochConfig):
     batch_size: int | Literal["full"] = Field("full", description="Vectors per step ('full': "
                                               "one batch-map update per epoch).")
 
+    def default_monitor(self, has_val: bool) -> tuple[str, str]:
+        """The map's quantization error after the epoch (``loss`` is measured before each
+        update), unless early stopping names another."""
+        if self.early_stopping is not None:
+            return super().default_monitor(has_val)
+        return ("val_" if has_val else "") + "quantization_error", "min"
+
     def cross_check(self) -> list[SpecError]:
         errs = super().cross_check()
         if self.algorithm == "batch":
@@ -79,6 +86,7 @@ class Competitive(EpochRegime):
     # -- setup --------------------------------------------------------------------------------
     def build_models(self) -> None:
         from ..backends.torch.build import attr_name
+        from .shared import Network
 
         s = self.session
         if len(s.spec.networks) != 1:
@@ -93,10 +101,9 @@ class Competitive(EpochRegime):
         self.net = s.build()
         self.models = {self.graph.name: self.net}
         self.som = self.net.get_submodule(attr_name(self.node))
+        self.network = Network(s, self.graph, self.net)
 
     def setup(self) -> None:
-        from .shared import Network
-
         self.build_models()
         s, cfg = self.session, self.cfg
         for i, ch in enumerate(cfg.metrics):
@@ -107,13 +114,11 @@ class Competitive(EpochRegime):
                     path=("train", "metrics", i), received=ch.name,
                     hint="metrics: [quantization_error, topographic_error]"))
         self.data = s.tensor_data(self.graph.inputs, {})
-        self.network = Network(s, self.graph, self.net)
         self.net.eval()
         self.grid = self.som.grid_distances().to(s.device)
         steps = max(1, -(-self.data.train.n // self.batch_size()))
         self.total_steps = cfg.epochs * steps
-        self.total_vectors = 0  # vectors of a whole run, known after the first step
-        self.seen = 0
+        self.seen = 0  # samples the online rule has seen
         self.sigma = self.sigma_start = cfg.sigma_start or max(self.som.rows,
                                                                self.som.cols) / 2
         self.lr = cfg.lr_start
@@ -164,8 +169,6 @@ class Competitive(EpochRegime):
         import torch
 
         x = self._vectors(batch.inputs)
-        if self.total_vectors == 0:
-            self.total_vectors = self.cfg.epochs * self.data.train.n * (len(x) // batch.size)
         with torch.no_grad():
             d2 = self.som.squared_distances(x)
             c = d2.argmin(-1)
@@ -174,7 +177,7 @@ class Competitive(EpochRegime):
             if self.cfg.algorithm == "batch":
                 self._batch_update(x, c)
             else:
-                self._online_update(x)
+                self._online_update(x, batch.size)
         self.loss_sum += dist
         self.count += len(x)
         return loss
@@ -189,19 +192,21 @@ class Competitive(EpochRegime):
         w = self.som.codebook
         w.copy_(torch.where(den > 0, num / den.clamp(min=1e-300), w.double()).to(w))
 
-    def _online_update(self, x: torch.Tensor) -> None:
+    def _online_update(self, x: torch.Tensor, samples: int) -> None:
+        """The online rule on each vector in turn; the schedules advance by samples (a sample
+        of several vectors advances by one over them)."""
         import torch
 
         cfg, w = self.cfg, self.som.codebook
-        last = max(self.total_vectors - 1, 1)
-        for v in x:
-            frac = min(self.seen / last, 1.0)
+        last = max(cfg.epochs * self.data.train.n - 1, 1)
+        for i, v in enumerate(x):
+            frac = min((self.seen + i * samples / len(x)) / last, 1.0)
             self.sigma = decay(self.sigma_start, cfg.sigma_end, frac)
             self.lr = decay(cfg.lr_start, cfg.lr_end, frac)
             c = int(self.som.squared_distances(v).argmin())
             h = torch.exp(-self.grid[c] ** 2 / (2 * self.sigma ** 2)).to(w)
             w += (self.lr * h)[:, None] * (v - w)
-            self.seen += 1
+        self.seen += samples
 
     def reset_epoch(self) -> None:
         self.loss_sum, self.count = 0.0, 0
@@ -229,11 +234,11 @@ class Competitive(EpochRegime):
 
     # -- state --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"seen": self.seen, "total_vectors": self.total_vectors, "sigma": self.sigma,
-                "lr": self.lr, "sums": [self.loss_sum, self.count]}
+        return {"seen": self.seen, "sigma": self.sigma, "lr": self.lr,
+                "sums": [self.loss_sum, self.count]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.seen, self.total_vectors = int(state["seen"]), int(state["total_vectors"])
+        self.seen = int(state["seen"])
         self.sigma, self.lr = float(state["sigma"]), float(state["lr"])
         self.loss_sum, self.count = state["sums"]
 

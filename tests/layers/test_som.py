@@ -133,7 +133,8 @@ def test_another_regime_is_refused(tmp_path: Path) -> None:
 def test_sample_draws_the_umatrix_and_the_component_planes(tmp_path: Path) -> None:
     from specc.train.api import train
 
-    spec = spec_with({"rows": 5, "cols": 6, "topology": "hexagonal"}, epochs=5)
+    spec = spec_with({"rows": 5, "cols": 6, "topology": "hexagonal"}, epochs=5,
+                     checkpoint={"every": 1000, "best": False})
     train(spec, out=tmp_path / "run", quiet=True)
     runner = CliRunner()
     for what, name in ((None, "u.png"), ("planes", "planes.png")):
