@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -24,19 +27,19 @@ def schema(plugins: tuple[str, ...], out: str | None, checks: tuple[str, ...]) -
     from ..schema import json_schema
 
     load_plugins(plugins)
-    document = json_schema()
+    document = cache(json_schema)  # built once, and not for files that are no spec at all
     if out:
         from ..fileio import atomic_write
 
-        atomic_write(out, json.dumps(document, indent=1), "schema file")
+        atomic_write(out, json.dumps(document(), indent=1), "schema file")
         say(f"wrote {out}")
     elif not checks:
-        click.echo(json.dumps(document, indent=1))
+        click.echo(json.dumps(document(), indent=1))
     if checks and not _check_all(checks, document):
         sys.exit(EXIT_USER)
 
 
-def _check_all(paths: tuple[str, ...], document: dict) -> bool:
+def _check_all(paths: tuple[str, ...], document: Callable[[], dict[str, Any]]) -> bool:
     """Check each spec; report its problems located in its file. True when all pass."""
     from ..schema import check
     from ..spec.builtin import builtin_path
@@ -52,7 +55,7 @@ def _check_all(paths: tuple[str, ...], document: dict) -> bool:
             if not isinstance(src.data, dict):
                 raise SpecError("not a spec: a spec is a YAML or JSON mapping at the top level",
                                 file=str(path), received=type(src.data).__name__)
-            errors = check(src.data, document)
+            errors = check(src.data, document())
             if errors:
                 raise src.error(SpecError.collect(errors))
         except SpecError as err:

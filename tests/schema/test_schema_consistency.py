@@ -72,7 +72,8 @@ def test_the_base_of_the_corpus_is_valid():
 def test_errors_name_the_field_and_suggest():
     errs = check(patched({"layers": [{"dense": {"unit": 3}}]}), schema())
     assert [(e.issues[0].path, e.issues[0].message) for e in errs] == [
-        (("layers", 0, "dense"), "unknown field 'unit' (did you mean 'units'?)")]
+        (("layers", 0, "dense"), "unknown field 'unit' (did you mean 'units'?)"),
+        (("layers", 0, "dense"), "'units' is required")]
     errs = check(patched({"train": {"loss": "cross_entropyy"}}), schema())
     assert [e.issues[0].path for e in errs] == [("train", "loss")]
     assert "did you mean 'cross_entropy'" in errs[0].issues[0].message
