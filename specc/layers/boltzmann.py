@@ -67,16 +67,16 @@ def check(p: BoltzmannParams) -> None:
             if g not in p.groups:
                 raise shape_error(f"{what} names an unknown group '{g}'", g,
                                   hint=f"groups: {known}")
+    if set(p.clamp) >= set(p.groups):
+        raise shape_error("every group is clamped: nothing is left to complete or read out",
+                          "clamp: " + ", ".join(p.clamp), hint="leave the read-out (and "
+                          "hidden) groups unclamped")
     if not p.readout:
         raise shape_error("a Boltzmann machine reads out at least one group", "readout: []",
-                          hint=f"readout: [{next(iter(p.groups), 'GROUP')}]")
+                          hint=f"readout: [{next(g for g in p.groups if g not in p.clamp)}]")
     both = [g for g in p.readout if g in p.clamp]
     if both:
         raise shape_error(f"group '{both[0]}' is both clamped and read out", both[0])
-    if set(p.clamp) >= set(p.groups):
-        raise shape_error("every group is clamped: nothing is left to complete or read out",
-                          ", ".join(p.clamp), hint="leave the read-out (and hidden) groups "
-                          "unclamped")
 
 
 class BoltzmannMachine(LayerKind):
@@ -179,12 +179,13 @@ def _module() -> type:
             """One Gibbs sweep, in place, over the groups from unit ``first`` on (``means``:
             leave conditional probabilities instead of samples)."""
             w, b = self.weight, self.bias
+            u = None if means else torch.rand(s.shape, generator=gen, device=s.device)
             for a, end, lateral in self.blocks:
                 if a < first:
                     continue
                 for lo, hi in ([(i, i + 1) for i in range(a, end)] if lateral else [(a, end)]):
                     prob = torch.sigmoid(s @ w[:, lo:hi] + b[lo:hi])
-                    s[:, lo:hi] = prob if means else _bernoulli(prob, gen)
+                    s[:, lo:hi] = prob if u is None else (u[:, lo:hi] < prob).to(s.dtype)
             return s
 
         def _settle(self, v: torch.Tensor, gen: torch.Generator, sweeps: int,
@@ -249,12 +250,6 @@ def _module() -> type:
                 self.weight.copy_((self.weight + self.weight.T) / 2 * self.mask)
 
     return BoltzmannModule
-
-
-def _bernoulli(prob: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    import torch
-
-    return (torch.rand(prob.shape, generator=gen, device=prob.device) < prob).to(prob.dtype)
 
 
 def _all_states(n: int, device: Any) -> torch.Tensor:
