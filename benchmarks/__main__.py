@@ -30,6 +30,7 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         markov_chain,
         memory,
         regime_step,
+        som,
         train_throughput,
         validate,
     )
@@ -46,6 +47,7 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         ("markov chain", lambda: markov_chain.run(quick)),
         ("extreme learning machine", lambda: elm.run(quick)),
         ("echo state network", lambda: esn.run(quick)),
+        ("kohonen som", lambda: som.run(quick)),
     ]
 
 
