@@ -23,6 +23,7 @@ from .report import print_table
 def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
     from . import compile as comp
     from . import (
+        dbn,
         draw,
         elm,
         esn,
@@ -48,6 +49,7 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         ("extreme learning machine", lambda: elm.run(quick)),
         ("echo state network", lambda: esn.run(quick)),
         ("kohonen som", lambda: som.run(quick)),
+        ("deep belief network", lambda: dbn.run(quick)),
     ]
 
 

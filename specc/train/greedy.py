@@ -154,7 +154,7 @@ class GreedyLayerwise(CompositeRegime):
 
         train:
           regime: greedy_layerwise
-          data: {dataset: digits, split: {test: 0.2, seed: 0}, scale: unit}
+          data: {dataset: digits, split: {val: 0.2, seed: 0}, scale: unit}
           pretrain: {nodes: [rbm1, rbm2], epochs: 30, k: 1, lr: 0.05, batch_size: 20}
           finetune: {regime: backprop, loss: cross_entropy, optimizer: adam, epochs: 40}
 
