@@ -27,6 +27,7 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         draw,
         elm,
         esn,
+        hopfield,
         inference,
         markov_chain,
         memory,
@@ -48,6 +49,7 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         ("markov chain", lambda: markov_chain.run(quick)),
         ("extreme learning machine", lambda: elm.run(quick)),
         ("echo state network", lambda: esn.run(quick)),
+        ("hopfield", lambda: hopfield.run(quick)),
         ("kohonen som", lambda: som.run(quick)),
         ("deep belief network", lambda: dbn.run(quick)),
     ]

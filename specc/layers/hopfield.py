@@ -49,12 +49,12 @@ def _module() -> type:
 
         def states(self, x: torch.Tensor) -> torch.Tensor:
             """The input read as +-1 states (``x >= 0``: +1)."""
-            return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+            return (x >= 0).to(x.dtype) * 2 - 1
 
         def step(self, s: torch.Tensor) -> torch.Tensor:
             """One synchronous update of every unit."""
             h = s @ self.weight  # W is symmetric: row i of s W is (W s)_i
-            return torch.where(h > 0, 1.0, torch.where(h < 0, -1.0, s)).to(s.dtype)
+            return torch.where(h == 0, s, torch.sign(h))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             s = self.states(x)

@@ -148,8 +148,7 @@ class Hebbian(FitRegime):
         configured metrics of the recall of the split's probes."""
         import torch
 
-        from ..entries import SplitContext
-        from .metrics import evaluate_split
+        from .metrics import evaluate_split, split_context
         from .shared import logs
 
         sets = self.metric_sets()
@@ -167,7 +166,7 @@ class Hebbian(FitRegime):
                 sets[self.node].update(s, y)
         n = max(count, 1)
         mean = overlap / n if count else math.nan
-        ctx = SplitContext(split, self.predict, part.inputs, part.targets, model=self.net)
+        ctx = split_context(self.data, split, self.predict, self.net)
         return {**logs((1 - mean) / 2, sets), "recall_overlap": mean,
                 "perfect_recall": perfect / n if count else math.nan,
                 **evaluate_split(list(self.cfg.metrics), ctx)}
