@@ -32,6 +32,7 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         markov_chain,
         memory,
         regime_step,
+        schema,
         som,
         train_throughput,
         validate,
@@ -39,6 +40,7 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
 
     return [
         ("validate", lambda: validate.validate_cost(quick)),
+        ("schema", lambda: schema.run(quick)),
         ("compile", lambda: comp.compile_scaling(quick)),
         ("draw", lambda: draw.draw_vs_validate(quick)),
         ("generated vs hand-written", lambda: comp.generated_vs_handwritten(quick)),
