@@ -77,3 +77,67 @@ def test_errors_name_the_field_and_suggest():
     errs = check(patched({"train": {"loss": "cross_entropyy"}}), schema())
     assert [e.issues[0].path for e in errs] == [("train", "loss")]
     assert "did you mean 'cross_entropy'" in errs[0].issues[0].message
+
+
+SURFACE_FORMS = [
+    """\
+    specc: 1
+    name: forms
+    params: {width: 8, act: relu}
+    networks:
+      encoder:
+        layers:
+          - input: {shape: [4], name: x}
+          - Dense: {units: $width, activation: $act, name: h}
+          - dense: {units: $width, trainable: false, kernel_initializer: {normal: {std: 0.1}}}
+          - Dense: {units: 3, activation: softmax, name: out}
+      tied:
+        inputs: {a: [4], b: {shape: [4], dtype: float32}}
+        nodes:
+          l: {op: dense, in: a, units: 4}
+          r: {op: Dense, in: b, units: 4, share: l}
+          s: {op: add, in: [l, r]}
+          t: {op: Dense, in: s, units: 2, repeat: 2}
+        outputs: t.1
+    """,
+    """\
+    specc: 1
+    params: {lr: 0.05, epochs: 3}
+    inputs: {x: [4]}
+    layers:
+      - dense: {units: 3, activation: softmax}
+    train:
+      data: {dataset: iris, split: {last: 30}, scale: standard}
+      losses: {dense_1: cross_entropy}
+      optimizer: {SGD: {lr: $lr, momentum: 0.9}}
+      schedule: {step: {step_size: 2}}
+      metrics: acc
+      epochs: $epochs
+      batch_size: full
+      early_stopping: {patience: 2}
+    """,
+]
+
+
+@pytest.mark.parametrize("text", SURFACE_FORMS, ids=["networks_aliases_share", "train_short"])
+def test_surface_forms_validate_and_are_accepted(text):
+    """Keras aliases, `- input:`, $param references, share, trainable, repeat, networks; the
+    short forms of data, losses, optimizers, schedules and metrics."""
+    import textwrap
+
+    data = yaml.safe_load(textwrap.dedent(text))
+    specc.load(data, origin="forms")
+    assert check(data, schema()) == []
+
+
+def test_hover_text_comes_from_the_models():
+    defs = schema()["$defs"]
+    units = defs["Layer_dense"]["properties"]["units"]
+    assert units["anyOf"][0] == {"type": "integer", "exclusiveMinimum": 0}
+    assert units["description"] and defs["Layer_dense"]["description"]
+    epochs = defs["Train_backprop"]["properties"]["epochs"]
+    assert epochs["default"] == 10 and epochs["description"] == "Passes over the training split."
+    assert "ridge" in defs["Train_least_squares"]["properties"]
+    assert "Conv2D" in defs["Node_conv2d"]["properties"]["op"]["enum"]
+    assert "adam" in defs["Name_optimizers"]["enum"] and "Adam" in defs["Name_optimizers"]["enum"]
+    assert set(current().datasets.names()) <= set(defs["Data"]["anyOf"][0]["enum"])
