@@ -163,6 +163,9 @@ def test_a_long_form_phase_naming_a_dense_is_located_at_its_node(spec_file):
     text = _error(spec_file, long)
     assert "spec.yaml:13:" in text and "train.phases[1].node: regime 'greedy_layerwise' " \
         "pretrains rbm nodes; 'output' is a dense" in text
+    text = _error(spec_file, long.replace("node: output, ", ""))
+    assert "spec.yaml:13:" in text and "train.phases[1].node: phase 2 must name the rbm it " \
+        "pretrains" in text and "hint: rbm nodes: rbm1, rbm2" in text
 
 
 def test_short_form_mistakes_are_reported_where_they_were_written(spec_file):
