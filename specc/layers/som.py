@@ -122,9 +122,12 @@ def _feature_names(ctx: Any, features: int) -> list[str]:
     dataset names them (iris), else ``feature i``."""
     names: list[Any] = []
     if ctx.graph.nodes[ctx.node].inputs[0] in ctx.graph.inputs and ctx.spec.train is not None:
-        from ..data.prepare import load_raw
+        from ..registry import current
 
-        names = load_raw(ctx.spec.train.data).meta.get("features") or []
+        data = ctx.spec.train.data
+        dataset = current().datasets.get(data.dataset)
+        raw = dataset.load(dataset.Params.model_validate(data.dataset_params))
+        names = raw.meta.get("features") or []
     return [str(names[i]) if i < len(names) else f"feature {i}" for i in range(features)]
 
 
