@@ -24,6 +24,7 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
     from . import compile as comp
     from . import (
         dbn,
+        dcign,
         draw,
         elm,
         esn,
@@ -54,6 +55,7 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         ("hopfield", lambda: hopfield.run(quick)),
         ("kohonen som", lambda: som.run(quick)),
         ("deep belief network", lambda: dbn.run(quick)),
+        ("dcign", lambda: dcign.run(quick)),
     ]
 
 
