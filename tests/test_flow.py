@@ -24,8 +24,8 @@ STAGES: list[tuple[str, ...]] = [
     ("specc.runs",),
     ("specc.backends",),
     ("specc.train",),
-    ("specc.api", "specc.summarize", "specc.diagram", "specc.viz", "specc.schema",
-     "specc.text_generation", "specc.testing", "specc.plugin_scaffold"),
+    ("specc.api", "specc.summarize", "specc.diagram", "specc.viz", "specc.viz_traverse",
+     "specc.schema", "specc.text_generation", "specc.testing", "specc.plugin_scaffold"),
     ("specc.cli",),
 ]
 
