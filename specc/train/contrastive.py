@@ -125,7 +125,10 @@ class ContrastiveDivergence(EpochRegime):
         self.velocity = [{n: torch.zeros_like(p) for n, p in m.named_parameters()}
                          for m in self.machines]
         self.chains: list[torch.Tensor | None] = [None] * cfg.restarts
-        self.generator = torch.Generator(device=s.device).manual_seed(cfg.seed + 104729)
+        #: one sampling generator per restart (restart 0 runs as a run without restarts),
+        #: and one for the logged reconstruction error
+        self.generators = [torch.Generator(device=s.device).manual_seed(cfg.seed + 104729 * r)
+                           for r in range(1, cfg.restarts + 2)]
         self.epoch, self.selected = 0, 0
         self.reset_epoch()
 
@@ -167,10 +170,10 @@ class ContrastiveDivergence(EpochRegime):
     def train_step(self, batch: Any) -> float:
         import torch
 
-        cfg, gen = self.cfg, self.generator
+        cfg = self.cfg
         lr, mom = self.learning_rate(), self.momentum()
         with torch.no_grad():
-            for r, m in enumerate(self.machines):
+            for r, (m, gen) in enumerate(zip(self.machines, self.generators, strict=False)):
                 v = self.visible(batch, self.nets[r])
                 pos = m.data_statistics(v, gen, clamp_noise=cfg.clamp_noise, sweeps=cfg.sweeps)
                 if cfg.persistent:
@@ -190,7 +193,8 @@ class ContrastiveDivergence(EpochRegime):
                     p.add_(self.velocity[r][name])
                 m.constrain()
             v = self.visible(batch, self.net)
-            err = self.check_finite(self.machines[self.selected].reconstruction_error(v, gen))
+            err = self.machines[self.selected].reconstruction_error(v, self.generators[-1])
+            err = self.check_finite(err)
         self.err_sum += err * len(v)
         self.count += len(v)
         return err
@@ -245,9 +249,14 @@ class ContrastiveDivergence(EpochRegime):
 
     # -- evaluation ---------------------------------------------------------------------------
     def evaluate(self, split: str) -> dict[str, float]:
-        """Reconstruction error and (when exact) log-likelihood of the selected machine."""
+        """Reconstruction error and (when exact) log-likelihood of the selected machine, and
+        the whole-split metrics (``linear_probe``)."""
+        from .metrics import evaluate_split, split_context
+
         figures = self.score(self.net, self.data.parts[split])
-        return {k: v for k, v in figures.items() if v is not None}
+        ctx = split_context(self.data, split, self.predict, self.net)
+        return {**{k: v for k, v in figures.items() if v is not None},
+                **evaluate_split(list(self.cfg.metrics), ctx)}
 
     def predict(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The network's outputs (an RBM: p(h|v); a Boltzmann machine: its mean-field
@@ -265,7 +274,7 @@ class ContrastiveDivergence(EpochRegime):
     def state_dict(self) -> dict[str, Any]:
         return {"machines": [copy.deepcopy(m.state_dict()) for m in self.machines],
                 "velocity": [dict(v) for v in self.velocity], "chains": list(self.chains),
-                "generator": self.generator.get_state(), "epoch": self.epoch,
+                "generators": [g.get_state() for g in self.generators], "epoch": self.epoch,
                 "selected": self.selected, "sums": [self.err_sum, self.count]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -274,7 +283,8 @@ class ContrastiveDivergence(EpochRegime):
             m.load_state_dict(saved)
         self.velocity = [{k: t.to(dev) for k, t in v.items()} for v in state["velocity"]]
         self.chains = [None if c is None else c.to(dev) for c in state["chains"]]
-        self.generator.set_state(state["generator"].cpu())
+        for g, saved in zip(self.generators, state["generators"], strict=True):
+            g.set_state(saved.cpu())
         self.epoch, self.selected = int(state["epoch"]), int(state["selected"])
         self.err_sum, self.count = state["sums"]
         self.net = self.nets[self.selected]
