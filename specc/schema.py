@@ -15,6 +15,7 @@ parameters) is left to ``specc validate``. Pure Python: no torch.
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import re
 from typing import Any
@@ -22,7 +23,6 @@ from typing import Any
 from pydantic import TypeAdapter, create_model
 
 from .assembled import FORMAT_VERSION, MAX_NAME_CHARS, NETWORK_KEYS, TopLevel
-from .errors import SpecError, did_you_mean
 from .registry import Registries, current
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -309,7 +309,8 @@ class _Builder:
         for n in trainers.names():
             cfg = self.model("trainers", n)
             p = cfg["properties"]
-            p["regime"] = {**p["regime"], "enum": _names(trainers, n)}
+            p["regime"] = {**{k: v for k, v in p["regime"].items() if k != "default"},
+                           "enum": _names(trainers, n)} | ({"default": n} if n == default else {})
             p["data"] = {**{k: p["data"][k] for k in _META if k in p["data"]},
                          "anyOf": [ref("Data"), ref("ParamRef")]}
             if "batch_size" in p:  # a positive integer (checked by a validator)
@@ -320,7 +321,8 @@ class _Builder:
             if "loss" in p and "losses" in p:  # one of them (an empty table is none)
                 cfg["not"] = {"required": ["loss", "losses"], "properties": {
                     "loss": {"not": {"type": "null"}}, "losses": {"minProperties": 1}}}
-            self.defs[f"Train_{n}"] = {**cfg, "description": trainers.get(n).__doc__ or n}
+            self.defs[f"Train_{n}"] = {**cfg, "description": inspect.cleandoc(
+                trainers.get(n).__doc__ or n)}
             when = {"properties": {"regime": {"enum": _names(trainers, n)}},
                     "required": ["regime"]} if n != default else \
                 {"not": {"required": ["regime"]}}
@@ -402,51 +404,3 @@ def json_schema(regs: Registries | None = None) -> dict[str, Any]:
             "description": "A specc model spec (see `specc validate` for what a schema cannot "
                            "check: shapes, cycles, node names, block parameters).",
             **top, "$defs": b.prune(top)}
-
-
-# -- checking a spec ----------------------------------------------------------------------------
-
-
-def check(data: Any, schema: dict[str, Any] | None = None) -> list[SpecError]:
-    """Problems the schema finds in spec ``data`` (each with its path), as ``specc schema
-    --check`` reports them. Needs the ``jsonschema`` package."""
-    try:
-        from jsonschema import Draft7Validator
-    except ImportError:
-        raise SpecError("checking against the schema needs the 'jsonschema' package",
-                        hint="pip install jsonschema") from None
-    validator = Draft7Validator(schema or json_schema())
-    found = {(tuple(e.absolute_path), _message(e)): None
-             for top in validator.iter_errors(copy.deepcopy(data)) for e in _leaves(top)}
-    return [SpecError(message, path=path)
-            for path, message in sorted(found, key=lambda pm: [str(p) for p in pm[0]])]
-
-
-def _leaves(err: Any) -> list[Any]:
-    """The specific errors under an ``anyOf``/``oneOf`` failure: those of the arm that got
-    deepest (not the ``$param`` reference's, nor a bare type mismatch, when there is another)."""
-    if not err.context:
-        return [err]
-    arms: dict[Any, list[Any]] = {}
-    for e in err.context:
-        arms.setdefault(e.schema_path[0] if e.schema_path else None, []).append(e)
-    best = max(arms.values(), key=lambda es: max(
-        (len(e.absolute_path), e.schema.get("pattern") != PARAM_PATTERN, e.validator != "type")
-        for e in es))
-    return [leaf for e in best for leaf in _leaves(e)]
-
-
-def _message(err: Any) -> str:
-    v, inst = err.validator, err.instance
-    if v == "additionalProperties" and isinstance(inst, dict):
-        known = list(err.schema.get("properties", {}))
-        extra = [k for k in inst if k not in known]
-        field = str(extra[0]) if extra else "?"
-        hint = did_you_mean(field, known)
-        return f"unknown field '{field}'" + (f" ({hint})" if hint else "")
-    if v == "enum" and isinstance(inst, str):
-        hint = did_you_mean(inst, [str(x) for x in err.validator_value])
-        return f"unknown value '{inst}'" + (f" ({hint})" if hint else "")
-    if v == "required":
-        return err.message.replace("is a required property", "is required")
-    return err.message

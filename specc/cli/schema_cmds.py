@@ -41,7 +41,7 @@ def schema(plugins: tuple[str, ...], out: str | None, checks: tuple[str, ...]) -
 
 def _check_all(paths: tuple[str, ...], document: Callable[[], dict[str, Any]]) -> bool:
     """Check each spec; report its problems located in its file. True when all pass."""
-    from ..schema import check
+    from ..schema_check import check
     from ..spec.builtin import builtin_path
     from ..spec.loader import read_source
 

@@ -10,7 +10,7 @@ import yaml
 import specc
 from specc.errors import SpecError
 from specc.registry import current
-from specc.schema import check
+from specc.schema_check import check
 
 from .common import CORPUS, SPECS, doc_examples, patched, schema
 

@@ -1,0 +1,55 @@
+"""``specc schema --check``: a spec checked against the JSON Schema by a standard validator
+(``jsonschema``), each problem a located :class:`SpecError` as ``specc validate`` reports them."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .errors import SpecError, did_you_mean
+from .schema import PARAM_PATTERN, json_schema
+
+
+def check(data: Any, schema: dict[str, Any] | None = None) -> list[SpecError]:
+    """Problems ``schema`` (default: the registry's) finds in spec ``data``, each with its
+    path. Needs the ``jsonschema`` package."""
+    try:
+        from jsonschema import Draft7Validator
+    except ImportError:
+        raise SpecError("checking against the schema needs the 'jsonschema' package",
+                        hint="pip install jsonschema") from None
+    validator = Draft7Validator(schema or json_schema())
+    found = {(tuple(e.absolute_path), _message(e)): None
+             for top in validator.iter_errors(copy.deepcopy(data)) for e in _leaves(top)}
+    return [SpecError(message, path=path)
+            for path, message in sorted(found, key=lambda pm: [str(p) for p in pm[0]])]
+
+
+def _leaves(err: Any) -> list[Any]:
+    """The specific errors under an ``anyOf``/``oneOf`` failure: those of the arm that got
+    deepest (not the ``$param`` reference's, nor a bare type mismatch, when there is another)."""
+    if not err.context:
+        return [err]
+    arms: dict[Any, list[Any]] = {}
+    for e in err.context:
+        arms.setdefault(e.schema_path[0] if e.schema_path else None, []).append(e)
+    best = max(arms.values(), key=lambda es: max(
+        (len(e.absolute_path), e.schema.get("pattern") != PARAM_PATTERN, e.validator != "type")
+        for e in es))
+    return [leaf for e in best for leaf in _leaves(e)]
+
+
+def _message(err: Any) -> str:
+    v, inst = err.validator, err.instance
+    if v == "additionalProperties" and isinstance(inst, dict):
+        known = list(err.schema.get("properties", {}))
+        extra = [k for k in inst if k not in known]
+        field = str(extra[0]) if extra else "?"
+        hint = did_you_mean(field, known)
+        return f"unknown field '{field}'" + (f" ({hint})" if hint else "")
+    if v == "enum" and isinstance(inst, str):
+        hint = did_you_mean(inst, [str(x) for x in err.validator_value])
+        return f"unknown value '{inst}'" + (f" ({hint})" if hint else "")
+    if v == "required":
+        return err.message.replace("is a required property", "is required")
+    return err.message
