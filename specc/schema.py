@@ -21,8 +21,11 @@ import re
 from typing import Any
 
 from pydantic import TypeAdapter, create_model
+from pydantic.json_schema import GenerateJsonSchema
+from pydantic_core import to_jsonable_python
 
 from .assembled import FORMAT_VERSION, MAX_NAME_CHARS, NETWORK_KEYS, TopLevel
+from .entries import Choice, RegistryChoice, RegistryName
 from .registry import Registries, current
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -32,6 +35,7 @@ PARAM_PATTERN = r"^\$[A-Za-z_][A-Za-z0-9_]*$"
 INPUT_KINDS = ("input", "Input", "InputLayer")
 DTYPES = ["float32", "int64", "float64", "float16", "bool"]
 _META = ("title", "description", "default", "examples", "deprecated")
+_PLACEHOLDER = "x-specc-def"  # becomes a $ref in _Builder.fix
 _FREE = ("enum", "const", "pattern", "format", "minLength", "maxLength")
 
 
@@ -91,6 +95,24 @@ def _paramify(s: dict[str, Any]) -> dict[str, Any]:
     return s
 
 
+class _Generator(GenerateJsonSchema):
+    """pydantic's generator, with a registry name or choice field written as a reference to
+    its group's definition (``Name_losses``, ``Choice_optimizers``; see :meth:`_Builder.choices`)
+    and defaults encoded directly (pydantic builds a TypeAdapter per default)."""
+
+    def generate_inner(self, schema: Any) -> Any:
+        validate = schema.get("function", {}).get("function") \
+            if schema.get("type") == "function-plain" else None
+        marker = getattr(validate, "__self__", None)
+        if isinstance(marker, RegistryName):
+            kind = "Choice" if isinstance(marker, RegistryChoice) else "Name"
+            return {_PLACEHOLDER: f"{kind}_{marker.group}"}  # pydantic resolves real $refs
+        return super().generate_inner(schema)
+
+    def encode_default(self, dft: Any) -> Any:
+        return dft.dump() if isinstance(dft, Choice) else to_jsonable_python(dft)
+
+
 class _Builder:
     """Builds the schema's ``$defs`` from one registry."""
 
@@ -100,8 +122,6 @@ class _Builder:
             "type": "string", "pattern": PARAM_PATTERN,
             "description": "A parameter reference: `$name`, declared under `params:` (or a "
                            "block's `params:`)."}}
-        # the JSON schema RegistryName/RegistryChoice write: the enum of a group's names
-        self.groups = {tuple(regs[g].names()): g for g in CHOICE_GROUPS}
 
     # pydantic models ------------------------------------------------------------------------
     def models(self) -> None:
@@ -117,7 +137,7 @@ class _Builder:
         models[("data", "")] = DataConfig
         fields = {f"m{i}": (cls, ...) for i, cls in enumerate(models.values())}
         out = TypeAdapter(create_model("Models", **fields)).json_schema(
-            ref_template="#/$defs/{model}")
+            ref_template="#/$defs/{model}", schema_generator=_Generator)
         for name, d in out.get("$defs", {}).items():
             self.defs[name] = _paramify(self.fix(d))
         self.of = {key: out["properties"][f"m{i}"]["$ref"].rsplit("/", 1)[1]
@@ -128,35 +148,23 @@ class _Builder:
         return copy.deepcopy(self.defs[self.of[(group, name)]])
 
     def fix(self, s: Any) -> Any:
-        """Draft-07 spellings, and the registry choices in their surface forms."""
+        """Draft-07 spellings; a list of registry choices also takes one choice."""
         if isinstance(s, list):
             return [self.fix(v) for v in s]
         if not isinstance(s, dict):
             return s
-        group = self.group_of(s)
-        if group is not None:
-            return ref(f"Name_{group}" if "enum" in s else f"Choice_{group}")
-        if s.get("type") == "array" and self.group_of(s.get("items", {})) is not None:
-            item = self.fix(s["items"])  # a list of choices also takes one choice
-            return {k: v for k, v in s.items() if k not in ("type", "items")} | {
-                "anyOf": [item, {"type": "array", "items": item}]}
+        if _PLACEHOLDER in s:
+            s = {**{k: v for k, v in s.items() if k != _PLACEHOLDER}, **ref(s[_PLACEHOLDER])}
         s = {k: self.fix(v) for k, v in s.items()}
+        if s.get("type") == "array" and str(s.get("items", {}).get("$ref")).startswith(
+                "#/$defs/Choice_"):
+            return {k: v for k, v in s.items() if k not in ("type", "items")} | {
+                "anyOf": [s["items"], {"type": "array", "items": s["items"]}]}
         if "prefixItems" in s:
             s["items"] = s.pop("prefixItems")
         if "$ref" in s and len(s) > 1:  # draft-07 ignores keywords beside $ref
             s = {k: v for k, v in s.items() if k != "$ref"} | {"allOf": [{"$ref": s["$ref"]}]}
         return s
-
-    def group_of(self, s: Any) -> str | None:
-        if not isinstance(s, dict):
-            return None
-        if s.get("type") == "string" and isinstance(s.get("enum"), list):
-            return self.groups.get(tuple(s["enum"]))
-        arms = s.get("anyOf")
-        if isinstance(arms, list) and len(arms) == 2 and isinstance(arms[1], dict) and \
-                arms[1].get("maxProperties") == 1:
-            return self.group_of(arms[0])
-        return None
 
     # named entries --------------------------------------------------------------------------
     def choices(self) -> None:
@@ -352,7 +360,8 @@ class _Builder:
 
     # top level ------------------------------------------------------------------------------
     def top(self) -> dict[str, Any]:
-        out = TypeAdapter(TopLevel).json_schema(ref_template="#/$defs/{model}")
+        out = TypeAdapter(TopLevel).json_schema(ref_template="#/$defs/{model}",
+                                                schema_generator=_Generator)
         self.defs["Pretrained"] = self.fix(out["$defs"]["Pretrained"])
         props = self.fix(out["properties"])
         props["specc"] = {**props["specc"], "enum": [FORMAT_VERSION]}
