@@ -83,7 +83,7 @@ class Hopfield(LayerKind):
     module's ``energy(s)`` gives ``-1/2 s^T W s`` per sample.
 
     Example:
-        ``- hopfield: {units: 200, steps: 10}``
+        ``- hopfield: {units: 32, steps: 3}``
     """
 
     name = "hopfield"
