@@ -43,6 +43,11 @@ def ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/$defs/{name}"}
 
 
+def _meta(s: dict[str, Any]) -> dict[str, Any]:
+    """The title, description, default, ... of schema ``s``."""
+    return {k: s[k] for k in _META if k in s}
+
+
 def _names(reg: Any, name: str) -> list[str]:
     return [name, *reg.aliases_of(name)]
 
@@ -72,10 +77,9 @@ def _value(s: Any) -> Any:
     s = _paramify(s)
     if _any_string(s):
         return s
-    meta = {k: s[k] for k in _META if k in s}
     body = {k: v for k, v in s.items() if k not in _META}
     arms = body["anyOf"] if list(body) == ["anyOf"] else [body]
-    return {**meta, "anyOf": [*arms, ref("ParamRef")]}
+    return {**_meta(s), "anyOf": [*arms, ref("ParamRef")]}
 
 
 def _paramify(s: dict[str, Any]) -> dict[str, Any]:
@@ -313,37 +317,43 @@ class _Builder:
                       {"type": "object", "required": ["dataset"], "properties": props,
                        "allOf": ifs}]}
         default = TrainConfig.model_fields["regime"].default
+        section = {"allOf": [ref("TrainSection")]}
         arms = []
         for n in trainers.names():
+            names = _names(trainers, n)
             cfg = self.model("trainers", n)
+            cfg["required"] = [r for r in cfg.get("required", []) if r != "data"]  # see Train
+            if not cfg["required"]:
+                del cfg["required"]
             p = cfg["properties"]
             p["regime"] = {**{k: v for k, v in p["regime"].items() if k != "default"},
-                           "enum": _names(trainers, n)} | ({"default": n} if n == default else {})
-            p["data"] = {**{k: p["data"][k] for k in _META if k in p["data"]},
-                         "anyOf": [ref("Data"), ref("ParamRef")]}
+                           "enum": names} | ({"default": n} if n == default else {})
+            p["data"] = {**_meta(p["data"]), "anyOf": [ref("Data"), ref("ParamRef")]}
             if "batch_size" in p:  # a positive integer (checked by a validator)
-                p["batch_size"] = _value({**{k: p["batch_size"][k] for k in _META
-                                             if k in p["batch_size"]},
-                                          "anyOf": [{"type": "integer", "minimum": 1},
-                                                    {"const": "full"}]})
+                p["batch_size"] = _value({**_meta(p["batch_size"]), "anyOf": [
+                    {"type": "integer", "minimum": 1}, {"const": "full"}]})
             if "loss" in p and "losses" in p:  # one of them (an empty table is none)
                 cfg["not"] = {"required": ["loss", "losses"], "properties": {
                     "loss": {"not": {"type": "null"}}, "losses": {"minProperties": 1}}}
+            if "phases" in p:  # a composite regime: each phase a section of its own regime
+                p["phases"] = _value({**_meta(p["phases"]), "type": "array", "minItems": 1,
+                                      "items": {**section, "required": ["regime"]}})
+            if "finetune" in p:
+                p["finetune"] = {**_meta(p["finetune"]), "anyOf": [section, {"type": "null"}]}
             self.defs[f"Train_{n}"] = {**cfg, "description": inspect.cleandoc(
                 trainers.get(n).__doc__ or n)}
-            when = {"properties": {"regime": {"enum": _names(trainers, n)}},
-                    "required": ["regime"]} if n != default else \
-                {"not": {"required": ["regime"]}}
-            arms.append({"if": when, "then": ref(f"Train_{n}")})
+            arms.append({"if": {"properties": {"regime": {"enum": names}},
+                                "required": ["regime"]}, "then": ref(f"Train_{n}")})
             if n == default:
-                arms.append({"if": {"properties": {"regime": {"enum": _names(trainers, n)}},
-                                    "required": ["regime"]}, "then": ref(f"Train_{n}")})
-        self.defs["Train"] = {
-            "type": "object", "description": "How to train: the regime and its fields.",
+                arms.append({"if": {"not": {"required": ["regime"]}}, "then": ref(f"Train_{n}")})
+        self.defs["TrainSection"] = {
+            "type": "object", "allOf": arms, "description": "A regime and its fields.",
             "properties": {"regime": {"enum": _all_names(trainers), "default": default,
                                       "description": "The training regime (see `specc "
-                                                     "regimes`)."}},
-            "allOf": arms}
+                                                     "regimes`)."}}}
+        # `data` is required at the top; a composite regime's phases inherit it
+        self.defs["Train"] = {"description": "How to train: the regime and its fields.",
+                              "allOf": [ref("TrainSection")], "required": ["data"]}
 
     def shorthands(self) -> None:
         """Short spellings that ``Section.shorthand`` methods expand."""

@@ -69,13 +69,13 @@ def test_schema_has_one_train_model_per_regime():
     is tested in tests/schema)."""
     defs = json_schema()["$defs"]
     names = current().trainers.names()
-    arms = [a["then"]["$ref"].rsplit("/", 1)[1] for a in defs["Train"]["allOf"]]
+    arms = [a["then"]["$ref"].rsplit("/", 1)[1] for a in defs["TrainSection"]["allOf"]]
     assert set(arms) == {f"Train_{n}" for n in names}
     assert "optimizer" in defs["Train_backprop"]["properties"]
     assert "optimizer" not in defs["Train_least_squares"]["properties"]
     assert defs["Train_least_squares"]["properties"]["regime"]["enum"] == ["least_squares",
                                                                            "ridge"]
-    assert {"not": {"required": ["regime"]}} in [a["if"] for a in defs["Train"]["allOf"]]
+    assert {"not": {"required": ["regime"]}} in [a["if"] for a in defs["TrainSection"]["allOf"]]
 
 
 def test_validate_refuses_a_field_of_another_regime_with_exit_2(spec_file):

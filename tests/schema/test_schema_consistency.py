@@ -141,3 +141,26 @@ def test_hover_text_comes_from_the_models():
     assert "Conv2D" in defs["Node_conv2d"]["properties"]["op"]["enum"]
     assert "adam" in defs["Name_optimizers"]["enum"] and "Adam" in defs["Name_optimizers"]["enum"]
     assert set(current().datasets.names()) <= set(defs["Data"]["anyOf"][0]["enum"])
+
+
+def test_a_composite_regimes_phases_are_sections_of_their_own_regime():
+    from .common import ROOT
+
+    dbn = yaml.safe_load((ROOT / "specs" / "dbn.yaml").read_text())
+    train = dbn["train"]
+    phases = {"regime": "greedy_layerwise", "data": train["data"], "phases": [
+        {"regime": "contrastive_divergence", "node": "rbm1", "epochs": 1},
+        {"regime": "contrastive_divergence", "node": "rbm2", "epochs": 1},
+        {"regime": "backprop", "loss": "cross_entropy", "epochs": 1}]}
+    for section in (train, phases):
+        good = {**dbn, "train": section}
+        specc.load(good, origin="dbn")
+        assert check(good, schema()) == []
+    bad_finetune = {**dbn, "train": {**train, "finetune": {**train["finetune"], "epochz": 3}}}
+    bad_phase = {**dbn, "train": {**phases, "phases": [
+        *phases["phases"][:2], {"regime": "backprop", "loss": "cross_entropyy"}]}}
+    for bad, path in [(bad_finetune, ("train", "finetune")),
+                      (bad_phase, ("train", "phases", 2, "loss"))]:
+        with pytest.raises(SpecError):
+            specc.load(bad, origin="dbn")
+        assert [e.issues[0].path for e in check(bad, schema())] == [path]
