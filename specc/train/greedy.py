@@ -29,7 +29,7 @@ class GreedyConfig(CompositeConfig):
 
     phases: list[dict[str, Any]] = Field(
         default_factory=list, description="Long form: the phases in order, each a train: "
-        "section of its own regime; every phase but the last names its rbm (node: NAME).")
+        "section of its own regime; a pretraining phase names its rbm (node: NAME).")
     pretrain: dict[str, Any] | None = Field(
         None, exclude=True, description="Short form: {nodes: [rbm1, rbm2, ...], and "
         "contrastive_divergence fields (k, lr, momentum, weight_decay, epochs, ...)}: one "
