@@ -143,8 +143,9 @@ def _draw_chains(module: Any, ctx: Any, shape: tuple[int, int, int]) -> Path:
             if step in CHAIN_STEPS:
                 frames.append(mean)
     steps = torch.stack(frames, 1).cpu().numpy()  # (chains, steps, visible)
-    rows = [(f"chain {i + 1}" if i else "steps " + ", ".join(map(str, CHAIN_STEPS)),
-             s.reshape((len(s),) + shape)) for i, s in enumerate(steps)]
+    first = " (columns: Gibbs steps " + ", ".join(map(str, CHAIN_STEPS)) + ")"
+    rows = [(f"chain {i + 1}" + ("" if i else first), s.reshape((len(s),) + shape))
+            for i, s in enumerate(steps)]
     gaussian = module.visible == "gaussian"
     return ctx.save_grid(rows, f"Gibbs chains of '{ctx.node}' from held-out data",
                          normalize=gaussian)
