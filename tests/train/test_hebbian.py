@@ -172,3 +172,32 @@ def test_a_network_without_a_hopfield_node_or_with_trainable_weights_is_refused(
     with pytest.raises(SpecError, match=r"node 'dense_1' has trainable weights, but regime "
                        r"'hebbian' only stores the hopfield weights"):
         train(spec, out=tmp_path / "b", quiet=True)
+
+
+def test_a_run_killed_mid_pass_resumes_to_the_same_weights(tmp_path, monkeypatch) -> None:
+    from specc.runs.checkpoint import CheckpointStore
+    from specc.train.hebbian import Hebbian
+
+    spec = spec_with(data={"probes": 4}, rule="storkey", batch_size=16,
+                     checkpoint={"every_steps": 1})  # 64 training probes: 4 batches
+    straight = train(spec, out=tmp_path / "straight", quiet=True)
+    real, calls = Hebbian.accumulate, []
+
+    def crashing(self, batch) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        real(self, batch)
+
+    monkeypatch.setattr(Hebbian, "accumulate", crashing)
+    with pytest.raises(KeyboardInterrupt):
+        train(spec, out=tmp_path / "killed", quiet=True)
+    monkeypatch.setattr(Hebbian, "accumulate", real)
+    _, state = CheckpointStore(tmp_path / "killed/checkpoints").load("last")
+    assert state["epoch"] == 0 and state["step_in_epoch"] == 2
+    assert 0 < len(state["regime"]["sums"]["patterns"]) <= 20  # distinct in 2 batches of 16
+    resumed = train(resume=tmp_path / "killed", quiet=True)
+    w1, w2 = (load_file(d / "checkpoints/last.safetensors")["memory.weight"]
+              for d in (tmp_path / "straight", tmp_path / "killed"))
+    assert torch.equal(w1, w2)
+    assert resumed.logs["recall_overlap"] == straight.logs["recall_overlap"]
