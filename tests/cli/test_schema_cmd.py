@@ -88,3 +88,11 @@ def test_check_does_not_import_torch(spec_file):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert "unknown field 'unit'" in res.stderr
+
+
+def test_check_without_jsonschema_says_what_to_install(spec_file, monkeypatch):
+    monkeypatch.setitem(sys.modules, "jsonschema", None)  # as if not installed
+    r = run("schema", "--check", str(spec_file(BAD)))
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "checking against the schema needs the 'jsonschema' package" in r.output
+    assert "hint: pip install jsonschema" in r.output
