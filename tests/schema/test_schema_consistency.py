@@ -30,8 +30,9 @@ def test_every_builtin_and_plugin_spec_is_accepted(path):
 
 
 def test_every_docs_example_is_accepted():
-    """Fragments are completed from the corpus's base spec, so a shape error there is no
-    concern of the schema; a plugin's example whose kinds are not installed is skipped."""
+    """README, docs and docstring examples. Fragments are completed from the corpus's base
+    spec, so a shape error there is no concern of the schema; a plugin's example whose kinds
+    are not installed is skipped."""
     checked = 0
     for where, data in doc_examples():
         try:
