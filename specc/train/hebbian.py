@@ -22,6 +22,7 @@ probes recalled without an error; ``loss``, the fraction of wrong bits (``(1 - o
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
@@ -73,7 +74,18 @@ class Hebbian(FitRegime):
     def setup(self) -> None:
         self.build_models()
         s = self.session
-        self.data = s.tensor_data(self.graph.inputs, self.output_targets(self.graph))
+        try:
+            self.data = s.tensor_data(self.graph.inputs, self.output_targets(self.graph))
+        except SpecError as err:  # e.g. class labels: say what a Hopfield network stores
+            first = err.issues[0]
+            if len(err.issues) > 1 or "do not fit output" not in first.message:
+                raise
+            told = SpecError(issues=[replace(
+                first, message=f"a 'hopfield' network stores +-1 patterns of its {self.units} "
+                f"units, but the {first.message}", hint="use +-1 patterns as targets "
+                "(dataset: random_patterns), or store the inputs with train.target: input")])
+            told.source = err.source
+            raise told from None
         self.network.input_targets = self.data.prepared.input_targets
         source = self.graph.nodes[self.node].inputs[0]
         checked = {f"targets of output '{self.node}'": self.patterns_of(self.data.train)}

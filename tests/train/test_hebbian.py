@@ -146,6 +146,17 @@ def test_a_dataset_that_is_not_plus_minus_one_is_a_located_error(tmp_path) -> No
     assert "Traceback" not in out
 
 
+def test_class_labels_as_patterns_are_a_located_error(tmp_path) -> None:
+    spec = spec_with()
+    spec["params"]["units"] = 4
+    spec["train"]["data"] = {"dataset": "iris"}
+    code, out = _cli_train(spec, tmp_path)
+    assert code == 2, out
+    assert "spec.yaml:" in out and "train.data.dataset: a 'hopfield' network stores +-1 " \
+        "patterns of its 4 units, but the targets of shape () do not fit output 'memory' of " \
+        "shape (4,)" in " ".join(out.split()) and "train.target: input" in out
+
+
 def test_probes_that_preprocessing_moved_off_plus_minus_one_are_refused(tmp_path) -> None:
     with pytest.raises(SpecError, match=r"the inputs 'x' of the training split hold other "
                        r"values \(received"):
