@@ -23,6 +23,7 @@ from .report import print_table
 def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
     from . import compile as comp
     from . import (
+        boltzmann,
         dbn,
         dcign,
         draw,
@@ -53,6 +54,7 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         ("extreme learning machine", lambda: elm.run(quick)),
         ("echo state network", lambda: esn.run(quick)),
         ("hopfield", lambda: hopfield.run(quick)),
+        ("boltzmann machine", lambda: boltzmann.run(quick)),
         ("kohonen som", lambda: som.run(quick)),
         ("deep belief network", lambda: dbn.run(quick)),
         ("dcign", lambda: dcign.run(quick)),

@@ -80,7 +80,14 @@ class ContrastiveDivergenceConfig(EpochConfig):
 
 
 class ContrastiveDivergence(EpochRegime):
-    """CD-k / persistent CD with momentum, weight decay, noisy clamping and restarts."""
+    """CD-k / persistent CD with momentum, weight decay, noisy clamping and restarts.
+
+    Trains one energy node (an ``rbm`` or ``boltzmann_machine``) on the activations arriving
+    at it (plus a Boltzmann machine's read-out targets); the nodes before it run without
+    gradients. Logs ``recon_error`` every epoch, ``log_likelihood`` when the machine is small
+    enough to enumerate, and with ``restarts`` each machine's figure (``restart_<i>``) and the
+    one kept (``restart``).
+    """
 
     name = "contrastive_divergence"
     aliases = ("cd",)
