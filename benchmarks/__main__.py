@@ -21,7 +21,6 @@ from .report import print_table
 
 
 def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
-    from . import compile as comp
     from . import (
         boltzmann,
         dbn,
@@ -39,6 +38,7 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         train_throughput,
         validate,
     )
+    from . import compile as comp
 
     return [
         ("validate", lambda: validate.validate_cost(quick)),
