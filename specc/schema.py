@@ -21,31 +21,16 @@ import re
 from typing import Any
 
 from pydantic import TypeAdapter, create_model
-from pydantic.json_schema import GenerateJsonSchema
-from pydantic_core import to_jsonable_python
 
 from .assembled import FORMAT_VERSION, MAX_NAME_CHARS, NETWORK_KEYS, TopLevel
-from .entries import Choice, RegistryChoice, RegistryName
 from .registry import Registries, current
+from .schema_values import PARAM_PATTERN, Generator, draft07, meta, paramify, ref, value
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 CHOICE_GROUPS = ("losses", "metrics", "optimizers", "schedules", "initializers", "activations")
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
-PARAM_PATTERN = r"^\$[A-Za-z_][A-Za-z0-9_]*$"
 INPUT_KINDS = ("input", "Input", "InputLayer")
 DTYPES = ["float32", "int64", "float64", "float16", "bool"]
-_META = ("title", "description", "default", "examples", "deprecated")
-_PLACEHOLDER = "x-specc-def"  # becomes a $ref in _Builder.fix
-_FREE = ("enum", "const", "pattern", "format", "minLength", "maxLength")
-
-
-def ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/$defs/{name}"}
-
-
-def _meta(s: dict[str, Any]) -> dict[str, Any]:
-    """The title, description, default, ... of schema ``s``."""
-    return {k: s[k] for k in _META if k in s}
 
 
 def _names(reg: Any, name: str) -> list[str]:
@@ -56,65 +41,24 @@ def _all_names(reg: Any) -> list[str]:
     return [n for name in reg.names() for n in _names(reg, name)]
 
 
+def _summary(obj: Any) -> str:
+    """An entry's one-line doc (``doc``, else its docstring's first line)."""
+    return getattr(obj, "doc", "") or (inspect.getdoc(obj) or "").split("\n")[0]
+
+
+def _enum(reg: Any, names: list[str] | None = None) -> dict[str, Any]:
+    """``names`` (default: all, aliases included) of registry ``reg`` as an enum, each with its
+    summary for the editor's completion list."""
+    names = _all_names(reg) if names is None else names
+    docs = []
+    for n in names:
+        canon = reg.canonical(n)
+        doc = _summary(reg.get(canon))
+        docs.append(doc if n == canon else f"(alias of {canon}) {doc}")
+    return {"enum": names, "enumDescriptions": docs}
+
+
 # -- generic rewrites of pydantic's output ------------------------------------------------------
-
-
-def _any_string(s: Any) -> bool:
-    """Whether ``s`` accepts every string (a ``$param`` reference needs no arm of its own)."""
-    if not isinstance(s, dict):
-        return s is True
-    if not (set(s) - set(_META)):
-        return True
-    if s.get("type") == "string" and not any(k in s for k in _FREE):
-        return True
-    return any(_any_string(a) for a in s.get("anyOf", []))
-
-
-def _value(s: Any) -> Any:
-    """A value position: ``s`` or a ``$param`` reference (substituted before validation)."""
-    if not isinstance(s, dict):
-        return s
-    s = _paramify(s)
-    if _any_string(s):
-        return s
-    body = {k: v for k, v in s.items() if k not in _META}
-    arms = body["anyOf"] if list(body) == ["anyOf"] else [body]
-    return {**_meta(s), "anyOf": [*arms, ref("ParamRef")]}
-
-
-def _paramify(s: dict[str, Any]) -> dict[str, Any]:
-    """``s`` with every value below it also accepting a ``$param`` reference."""
-    s = dict(s)
-    if isinstance(s.get("properties"), dict):
-        s["properties"] = {k: _value(v) for k, v in s["properties"].items()}
-    if isinstance(s.get("additionalProperties"), dict):
-        s["additionalProperties"] = _value(s["additionalProperties"])
-    if isinstance(s.get("items"), dict):
-        s["items"] = _value(s["items"])
-    elif isinstance(s.get("items"), list):
-        s["items"] = [_value(v) for v in s["items"]]
-    for key in ("anyOf", "oneOf", "allOf"):
-        if key in s:
-            s[key] = [_paramify(a) if isinstance(a, dict) else a for a in s[key]]
-    return s
-
-
-class _Generator(GenerateJsonSchema):
-    """pydantic's generator, with a registry name or choice field written as a reference to
-    its group's definition (``Name_losses``, ``Choice_optimizers``; see :meth:`_Builder.choices`)
-    and defaults encoded directly (pydantic builds a TypeAdapter per default)."""
-
-    def generate_inner(self, schema: Any) -> Any:
-        validate = schema.get("function", {}).get("function") \
-            if schema.get("type") == "function-plain" else None
-        marker = getattr(validate, "__self__", None)
-        if isinstance(marker, RegistryName):
-            kind = "Choice" if isinstance(marker, RegistryChoice) else "Name"
-            return {_PLACEHOLDER: f"{kind}_{marker.group}"}  # pydantic resolves real $refs
-        return super().generate_inner(schema)
-
-    def encode_default(self, dft: Any) -> Any:
-        return dft.dump() if isinstance(dft, Choice) else to_jsonable_python(dft)
 
 
 class _Builder:
@@ -141,9 +85,9 @@ class _Builder:
         models[("data", "")] = DataConfig
         fields = {f"m{i}": (cls, ...) for i, cls in enumerate(models.values())}
         out = TypeAdapter(create_model("Models", **fields)).json_schema(
-            ref_template="#/$defs/{model}", schema_generator=_Generator)
+            ref_template="#/$defs/{model}", schema_generator=Generator)
         for name, d in out.get("$defs", {}).items():
-            self.defs[name] = _paramify(self.fix(d))
+            self.defs[name] = paramify(draft07(d))
         self.of = {key: out["properties"][f"m{i}"]["$ref"].rsplit("/", 1)[1]
                    for i, key in enumerate(models)}
 
@@ -151,30 +95,11 @@ class _Builder:
         """A copy of the generated schema of ``name``'s model in ``group``."""
         return copy.deepcopy(self.defs[self.of[(group, name)]])
 
-    def fix(self, s: Any) -> Any:
-        """Draft-07 spellings; a list of registry choices also takes one choice."""
-        if isinstance(s, list):
-            return [self.fix(v) for v in s]
-        if not isinstance(s, dict):
-            return s
-        if _PLACEHOLDER in s:
-            s = {**{k: v for k, v in s.items() if k != _PLACEHOLDER}, **ref(s[_PLACEHOLDER])}
-        s = {k: self.fix(v) for k, v in s.items()}
-        if s.get("type") == "array" and str(s.get("items", {}).get("$ref")).startswith(
-                "#/$defs/Choice_"):
-            return {k: v for k, v in s.items() if k not in ("type", "items")} | {
-                "anyOf": [s["items"], {"type": "array", "items": s["items"]}]}
-        if "prefixItems" in s:
-            s["items"] = s.pop("prefixItems")
-        if "$ref" in s and len(s) > 1:  # draft-07 ignores keywords beside $ref
-            s = {k: v for k, v in s.items() if k != "$ref"} | {"allOf": [{"$ref": s["$ref"]}]}
-        return s
-
     # named entries --------------------------------------------------------------------------
     def choices(self) -> None:
         for g in CHOICE_GROUPS:
             reg = self.regs[g]
-            self.defs[f"Name_{g}"] = {"type": "string", "enum": _all_names(reg),
+            self.defs[f"Name_{g}"] = {"type": "string", **_enum(reg),
                                       "description": f"A {reg.what} name."}
             props = {}
             for n in reg.names():
@@ -195,9 +120,9 @@ class _Builder:
                    "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
             "share": {"type": "string", "description": "Reuse this node's weights (a node of "
                       "the same kind and shapes)."},
-            "trainable": _value({"type": "boolean", "default": True,
+            "trainable": value({"type": "boolean", "default": True,
                                  "description": "false freezes the weights."}),
-            "repeat": _value({"type": "integer", "minimum": 1, "default": 1,
+            "repeat": value({"type": "integer", "minimum": 1, "default": 1,
                               "description": "Apply N times in a row (names get .0, .1, ...)."}),
         }
         name = {"type": "string", "description": "Node name (default: KIND_N)."}
@@ -232,18 +157,20 @@ class _Builder:
                "properties": kinds_by_name}
         self.defs["LayerItem"] = {
             "description": "A layer: a kind name, or {kind: {parameters}}.",
-            "anyOf": [{"type": "string", "enum": bare}, {**one, "additionalProperties": False}]}
+            "anyOf": [{"type": "string", **_enum(layers, bare)},
+                      {**one, "additionalProperties": False}]}
         block_use = {"type": ["object", "null"], "description": "A block of `blocks:` with "
                      "its parameters.", "properties": {"name": name, **structural}}
         self.defs["LayerItemOrBlock"] = {
             "description": "A layer: a kind or block name, or {name: {parameters}}.",
-            "anyOf": [{"type": "string", "enum": bare},
+            "anyOf": [{"type": "string", **_enum(layers, bare)},
                       {"type": "string", "pattern": IDENT, "not": {"enum": all_kinds}},
                       {**one, "additionalProperties": block_use}]}
         op = {"type": "string", "description": "The layer kind (or a block of `blocks:`)."}
         self.defs["NodeKinds"] = {"allOf": ifs}
         self.defs["Node"] = {"type": "object", "required": ["op", "in"],
-                             "properties": {"op": {**op, "enum": all_kinds}, "in": structural["in"]},
+                             "properties": {"op": {**op, **_enum(layers)},
+                                            "in": structural["in"]},
                              "allOf": [ref("NodeKinds")]}
         self.defs["NodeOrBlock"] = {"type": "object", "required": ["op", "in"],
                                     "properties": {"op": op, "in": structural["in"]},
@@ -299,7 +226,7 @@ class _Builder:
         trainers, datasets = self.regs.trainers, self.regs.datasets
         self.shorthands()
         data = self.model("data", "")
-        props = {**data["properties"], "dataset": {"enum": _all_names(datasets),
+        props = {**data["properties"], "dataset": {**_enum(datasets),
                                                    "description": "The dataset (see `specc "
                                                    "list` specs for examples)."}}
         ifs = []
@@ -313,7 +240,7 @@ class _Builder:
                         "then": then})
         self.defs["Data"] = {
             "description": data.get("description", ""),
-            "anyOf": [{"type": "string", "enum": _all_names(datasets)},
+            "anyOf": [{"type": "string", **_enum(datasets)},
                       {"type": "object", "required": ["dataset"], "properties": props,
                        "allOf": ifs}]}
         default = TrainConfig.model_fields["regime"].default
@@ -328,18 +255,18 @@ class _Builder:
             p = cfg["properties"]
             p["regime"] = {**{k: v for k, v in p["regime"].items() if k != "default"},
                            "enum": names} | ({"default": n} if n == default else {})
-            p["data"] = {**_meta(p["data"]), "anyOf": [ref("Data"), ref("ParamRef")]}
+            p["data"] = {**meta(p["data"]), "anyOf": [ref("Data"), ref("ParamRef")]}
             if "batch_size" in p:  # a positive integer (checked by a validator)
-                p["batch_size"] = _value({**_meta(p["batch_size"]), "anyOf": [
+                p["batch_size"] = value({**meta(p["batch_size"]), "anyOf": [
                     {"type": "integer", "minimum": 1}, {"const": "full"}]})
             if "loss" in p and "losses" in p:  # one of them (an empty table is none)
                 cfg["not"] = {"required": ["loss", "losses"], "properties": {
                     "loss": {"not": {"type": "null"}}, "losses": {"minProperties": 1}}}
             if "phases" in p:  # a composite regime: each phase a section of its own regime
-                p["phases"] = _value({**_meta(p["phases"]), "type": "array", "minItems": 1,
+                p["phases"] = value({**meta(p["phases"]), "type": "array", "minItems": 1,
                                       "items": {**section, "required": ["regime"]}})
             if "finetune" in p:
-                p["finetune"] = {**_meta(p["finetune"]), "anyOf": [section, {"type": "null"}]}
+                p["finetune"] = {**meta(p["finetune"]), "anyOf": [section, {"type": "null"}]}
             self.defs[f"Train_{n}"] = {**cfg, "description": inspect.cleandoc(
                 trainers.get(n).__doc__ or n)}
             arms.append({"if": {"properties": {"regime": {"enum": names}},
@@ -348,7 +275,7 @@ class _Builder:
                 arms.append({"if": {"not": {"required": ["regime"]}}, "then": ref(f"Train_{n}")})
         self.defs["TrainSection"] = {
             "type": "object", "allOf": arms, "description": "A regime and its fields.",
-            "properties": {"regime": {"enum": _all_names(trainers), "default": default,
+            "properties": {"regime": {**_enum(trainers), "default": default,
                                       "description": "The training regime (see `specc "
                                                      "regimes`)."}}}
         # `data` is required at the top; a composite regime's phases inherit it
@@ -359,7 +286,7 @@ class _Builder:
         """Short spellings that ``Section.shorthand`` methods expand."""
         d = self.defs
         if "SplitConfig" in d:
-            d["SplitConfig"]["properties"]["last"] = _value({
+            d["SplitConfig"]["properties"]["last"] = value({
                 "type": "number", "minimum": 0, "description": "Hold out the last N samples "
                 "(or fraction) for validation: short for {val: N, order: last}."})
         if "OutputLoss" in d:
@@ -371,15 +298,14 @@ class _Builder:
     # top level ------------------------------------------------------------------------------
     def top(self) -> dict[str, Any]:
         out = TypeAdapter(TopLevel).json_schema(ref_template="#/$defs/{model}",
-                                                schema_generator=_Generator)
-        self.defs["Pretrained"] = self.fix(out["$defs"]["Pretrained"])
-        props = self.fix(out["properties"])
+                                                schema_generator=Generator)
+        self.defs["Pretrained"] = draft07(out["$defs"]["Pretrained"])
+        props = draft07(out["properties"])
         props["specc"] = {**props["specc"], "enum": [FORMAT_VERSION]}
         props["name"] = {**props["name"], "type": "string", "maxLength": MAX_NAME_CHARS,
                          "pattern": r"^(?!.*\.\.)[^/\\\x00-\x1f\x7f]*$"}
         props["name"].pop("anyOf", None)
-        for key, value in self.body.items():
-            props[key] = value
+        props.update(self.body)
         props["blocks"] = {"type": "object", "additionalProperties": ref("Block"),
                            "propertyNames": {"not": {"enum": self.regs.layers.names()}},
                            "description": "Named sub-graphs, used in `layers:` or `nodes:` "

@@ -7,7 +7,8 @@ import copy
 from typing import Any
 
 from .errors import SpecError, did_you_mean
-from .schema import PARAM_PATTERN, json_schema
+from .schema import json_schema
+from .schema_values import PARAM_PATTERN
 
 
 def check(data: Any, schema: dict[str, Any] | None = None) -> list[SpecError]:

@@ -25,8 +25,8 @@ STAGES: list[tuple[str, ...]] = [
     ("specc.backends",),
     ("specc.train",),
     ("specc.api", "specc.summarize", "specc.diagram", "specc.viz", "specc.viz_traverse",
-     "specc.schema", "specc.schema_check", "specc.text_generation", "specc.testing",
-     "specc.plugin_scaffold"),
+     "specc.schema_values", "specc.schema", "specc.schema_check", "specc.text_generation",
+     "specc.testing", "specc.plugin_scaffold"),
     ("specc.cli",),
 ]
 
