@@ -140,8 +140,9 @@ def _draw_panels(ctx: Any, p: SOMParams, pos: np.ndarray,
     cols = min(len(panels), 4)
     rows = -(-len(panels) // cols)
     aspect = (p.rows * (SQRT3_2 if p.topology == "hexagonal" else 1.0) + 1) / (p.cols + 1.5)
+    side = 5.5 if len(panels) == 1 else 3.6  # inches per panel
     fig, axes = plt.subplots(rows, cols, squeeze=False,
-                             figsize=(3.6 * cols, 3.6 * rows * max(aspect, 0.3) + 0.6))
+                             figsize=(side * cols, side * rows * max(aspect, 0.3) + 0.6))
     shape = _cell(p.topology)
     for k, (label, values) in enumerate(panels):
         ax = axes[k // cols][k % cols]
