@@ -73,10 +73,18 @@ class Hebbian(FitRegime):
 
     def setup(self) -> None:
         self.build_models()
-        s = self.session
+        self.data = self._prepare()
+        self.network.input_targets = self.data.prepared.input_targets
+        self._check_signs()
+        self.metric_sets()  # a metric the output cannot give is refused before the pass
+        self.net.eval()
+
+    def _prepare(self) -> Any:
+        """The session's tensor data; targets that do not fit the units (class labels) are
+        refused saying what a Hopfield network stores."""
         try:
-            self.data = s.tensor_data(self.graph.inputs, self.output_targets(self.graph))
-        except SpecError as err:  # e.g. class labels: say what a Hopfield network stores
+            return self.session.tensor_data(self.graph.inputs, self.output_targets(self.graph))
+        except SpecError as err:
             first = err.issues[0]
             if len(err.issues) > 1 or "do not fit output" not in first.message:
                 raise
@@ -86,7 +94,12 @@ class Hebbian(FitRegime):
                 "(dataset: random_patterns), or store the inputs with train.target: input")])
             told.source = err.source
             raise told from None
-        self.network.input_targets = self.data.prepared.input_targets
+
+    def _check_signs(self) -> None:
+        """Refuse training patterns (and probes read straight from an input) that are not
+        +-1."""
+        import torch
+
         source = self.graph.nodes[self.node].inputs[0]
         checked = {f"targets of output '{self.node}'": self.patterns_of(self.data.train)}
         if source in self.graph.inputs:
@@ -94,16 +107,12 @@ class Hebbian(FitRegime):
         for what, v in checked.items():
             bad = v[(v != 1) & (v != -1)]
             if bad.numel():
-                import torch
-
-                raise s.locate(SpecError(
+                raise self.session.locate(SpecError(
                     f"a 'hopfield' network stores and recalls +-1 patterns; the {what} of "
                     "the training split hold other values", path=("train", "data", "dataset"),
                     received=", ".join(f"{x:g}" for x in torch.unique(bad)[:5].tolist()),
                     hint="use +-1 data (dataset: random_patterns), or map each value v to "
                     "+1 (v >= threshold) or -1"))
-        self.metric_sets()  # a metric the output cannot give is refused before the pass
-        self.net.eval()
 
     def patterns_of(self, part: Any) -> torch.Tensor:
         """The patterns (targets of the hopfield output) of a split or batch, as rows."""
