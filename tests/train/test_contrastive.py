@@ -4,6 +4,7 @@ the refusals (located), and the ``boltzmann_machine`` spec's bar, prediction and
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -186,5 +187,5 @@ def test_bar_the_selected_machine_completes_all_four_patterns(tmp_path: Path) ->
     res = CliRunner().invoke(main, ["predict", str(tmp_path / "run"), "--input", str(inputs),
                                     "--json"])
     assert res.exit_code == 0, res.output
-    assert np.asarray(yaml.safe_load(res.output)["completion"]).argmax(1).tolist() == \
-        [0, 1, 2, 3]
+    rows = [row["value"] for row in json.loads(res.output)]
+    assert np.asarray(rows).argmax(1).tolist() == [0, 1, 2, 3]
