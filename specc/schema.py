@@ -68,8 +68,9 @@ class _Builder:
         self.regs = regs
         self.defs: dict[str, Any] = {"ParamRef": {
             "type": "string", "pattern": PARAM_PATTERN,
-            "description": "A parameter reference: `$name`, declared under `params:` (or a "
-                           "block's `params:`)."}}
+            # a $comment, not a description: editors show every arm's description on hover
+            "$comment": "A parameter reference: `$name`, declared under `params:` (or a "
+                        "block's `params:`)."}}
 
     # pydantic models ------------------------------------------------------------------------
     def models(self) -> None:
@@ -104,7 +105,8 @@ class _Builder:
             props = {}
             for n in reg.names():
                 doc = reg.get(n).doc or n
-                arm = {"description": doc, "anyOf": [{"type": "null"}, ref(self.of[(g, n)])]}
+                arm = {"title": n, "description": doc,
+                       "anyOf": [{"type": "null"}, ref(self.of[(g, n)])]}
                 props.update(dict.fromkeys(_names(reg, n), arm))
             self.defs[f"Choice_{g}"] = {
                 "description": f"A {reg.what}: a name, or {{name: {{parameters}}}}.",
@@ -132,7 +134,8 @@ class _Builder:
             props, required = d.get("properties", {}), d.get("required", [])
             doc = kind.summary() or kind_name
             names = _names(layers, kind_name)
-            layer = {"type": "object" if required else ["object", "null"], "description": doc,
+            layer = {"type": "object" if required else ["object", "null"], "title": kind_name,
+                     "description": doc,
                      "properties": {**props, "name": name, **structural},
                      "additionalProperties": False}
             if required:
@@ -141,7 +144,8 @@ class _Builder:
                 bare.extend(names)
             self.defs[f"Layer_{kind_name}"] = layer
             self.defs[f"Node_{kind_name}"] = {
-                "type": "object", "description": doc, "required": ["op", "in", *required],
+                "type": "object", "title": kind_name, "description": doc,
+                "required": ["op", "in", *required],
                 "properties": {"op": {"enum": names, "description": doc}, **props,
                                **structural}, "additionalProperties": False}
             kinds_by_name.update(dict.fromkeys(names, ref(f"Layer_{kind_name}")))

@@ -110,6 +110,11 @@ class LanguageServer:
         items = result.get("items", []) if isinstance(result, dict) else result or []
         return [item["label"] for item in items]
 
+    def hover(self, uri: str, line: int, character: int) -> str:
+        result = self.request("textDocument/hover", {
+            "textDocument": {"uri": uri}, "position": {"line": line, "character": character}})
+        return result["contents"]["value"] if result else ""
+
     def close(self) -> None:
         try:
             self.request("shutdown", {}, timeout=10)

@@ -67,3 +67,14 @@ def test_completion_inside_a_kind_offers_its_parameters(server):
     labels = set(server.completion(uri, 5, 6))
     assert {"filters", "kernel", "stride", "padding", "activation", "repeat", "name"} <= labels
     assert "units" not in labels
+
+
+def test_hover_shows_the_models_descriptions(server):
+    text = "specc: 1\ninputs: {x: [4]}\nlayers:\n  - dense: {units: 8}\n"
+    uri, diagnostics = open_doc(server, "hover.yaml", text)
+    assert diagnostics == []
+    kind = server.hover(uri, 4, 6)
+    assert kind.startswith("#### dense") and "Fully connected layer" in kind
+    units = server.hover(uri, 4, 14)
+    assert units.startswith("#### Units\n\nNumber of output features")
+    assert "parameter reference" not in units  # the $param arm stays out of the hover
