@@ -168,6 +168,8 @@ def _module() -> type:
             self.visible_bias = nn.Parameter(torch.zeros(visible))
             self.visible = kind
             self.visible_size = visible
+            #: the last positive phase's (data, p(h|data)), reused by a CD chain started there
+            self._positive: tuple[torch.Tensor, torch.Tensor] | None = None
 
         def forward(self, v: torch.Tensor) -> torch.Tensor:
             return self.p_h(v)
@@ -179,16 +181,16 @@ def _module() -> type:
 
         def p_v(self, h: torch.Tensor) -> torch.Tensor:
             """The mean of v given h: sigmoid(W^T h + b) (Bernoulli) or W^T h + b (Gaussian)."""
-            a = h @ self.weight + self.visible_bias
+            a = torch.addmm(self.visible_bias, h, self.weight)
             return torch.sigmoid(a) if self.visible == "bernoulli" else a
 
         def sample_h(self, v: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-            return torch.bernoulli(self.p_h(v), generator=generator)
+            return _bernoulli(self.p_h(v), generator)
 
         def sample_v(self, mean: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
             """A visible sample given its mean (:meth:`p_v`)."""
             if self.visible == "bernoulli":
-                return torch.bernoulli(mean, generator=generator)
+                return _bernoulli(mean, generator)
             return mean + torch.randn(mean.shape, generator=generator, device=mean.device,
                                       dtype=mean.dtype)
 
@@ -201,20 +203,28 @@ def _module() -> type:
             """Batch means of -dE/dθ at visible ``v`` and hidden (means) ``h``."""
             n = v.shape[0]
             vb = v if self.visible == "bernoulli" else v - self.visible_bias
-            return {"weight": h.T @ v / n, "bias": h.mean(0), "visible_bias": vb.mean(0)}
+            # h^T v / n in one op (beta 0: the weight only gives the shape)
+            weight = torch.addmm(self.weight, h.T, v, beta=0, alpha=1 / n)
+            return {"weight": weight, "bias": h.mean(0), "visible_bias": vb.mean(0)}
 
         def data_statistics(self, v: torch.Tensor, generator: torch.Generator,
                             **opts: Any) -> dict[str, torch.Tensor]:
-            return self._statistics(v, self.p_h(v))
+            h = self.p_h(v)
+            self._positive = (v, h)
+            return self._statistics(v, h)
 
         def model_statistics(self, chains: torch.Tensor, k: int, generator: torch.Generator,
                              **opts: Any) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
             """k sweeps h ~ p(h|v), v ~ p(v|h); the statistics read the last sweep's visible
             means and their hidden probabilities (less noise than the samples), the chains
-            keep the samples."""
-            v = chains
-            for _ in range(k):
-                mean = self.p_v(self.sample_h(v, generator))
+            keep the samples. A chain started at the last positive phase's data (CD) samples
+            its first hidden state from that phase's p(h|v)."""
+            v, known = chains, self._positive
+            self._positive = None
+            for sweep in range(k):
+                h = known[1] if sweep == 0 and known is not None and known[0] is v \
+                    else self.p_h(v)
+                mean = self.p_v(_bernoulli(h, generator))
                 v = self.sample_v(mean, generator)
             return self._statistics(mean, self.p_h(mean)), v
 
@@ -255,6 +265,14 @@ def _module() -> type:
             return ((self.p_v(self.sample_h(v, generator)) - v) ** 2).mean()
 
     return RBMModule
+
+
+def _bernoulli(p: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """0/1 samples with probabilities ``p``: uniforms below ``p`` (faster on the CPU than
+    ``torch.bernoulli``, which draws element by element)."""
+    import torch
+
+    return torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype).lt_(p)
 
 
 def _free_energy(v: torch.Tensor, w: torch.Tensor, c: torch.Tensor, b: torch.Tensor,

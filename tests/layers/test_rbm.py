@@ -185,3 +185,16 @@ def test_an_rbm_under_a_regime_that_cannot_train_it(spec_file, regime: str) -> N
     assert issue.message == f"node 'rbm_1': layer 'rbm' is not trained by regime '{regime}'"
     assert issue.line == 6 and issue.path == ("layers", 0, "rbm") and issue.file == str(path)
     assert "contrastive_divergence" in issue.hint
+
+
+def test_cd_reuses_the_positive_phase_hidden_probabilities_exactly() -> None:
+    """A chain started at the data just clamped samples from that phase's p(h|v): the same
+    negative statistics and chains as a chain computing p(h|v) afresh."""
+    m = machine(4, 6)
+    v = torch.rand(5, 6)
+    m.data_statistics(v, torch.Generator().manual_seed(0))
+    reused = m.model_statistics(m.chain_start(v, torch.Generator()), 2,
+                                torch.Generator().manual_seed(3))
+    fresh = m.model_statistics(v.clone(), 2, torch.Generator().manual_seed(3))
+    assert torch.equal(reused[1], fresh[1])
+    assert all(torch.equal(reused[0][k], fresh[0][k]) for k in fresh[0])
