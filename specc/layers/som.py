@@ -246,7 +246,8 @@ def _module(p: SOMParams, features: int) -> Any:
             """Kohonen's linear initialisation: the codebook spans the plane of the two
             principal components of the data (mean, covariance), each grid axis from -1 to +1
             times the component's standard deviation, the first along the longer axis."""
-            lam, vec = torch.linalg.eigh(cov.double())
+            mean, cov = mean.detach().double().cpu(), cov.detach().double().cpu()
+            lam, vec = torch.linalg.eigh(cov)
             order = lam.argsort(descending=True)
             lam, vec = lam[order].clamp(min=0), vec[:, order]
             vec = vec * vec.gather(0, vec.abs().argmax(0)[None]).sign()  # largest entry > 0
@@ -254,7 +255,7 @@ def _module(p: SOMParams, features: int) -> Any:
             along = [_span(rc[:, 0], self.rows), _span(rc[:, 1], self.cols)]
             if self.cols > self.rows:
                 along.reverse()
-            w = mean.double().expand(len(rc), -1).clone()
+            w = mean.expand(len(rc), -1).clone()
             for k in range(min(2, vec.shape[1])):
                 w += along[k][:, None] * lam[k].sqrt() * vec[:, k]
             self.codebook.copy_(w.to(self.codebook))
