@@ -233,18 +233,20 @@ class _Builder:
         props = {**data["properties"], "dataset": {**_enum(datasets),
                                                    "description": "The dataset (see `specc "
                                                    "list` specs for examples)."}}
-        ifs = []
+        ifs, bare = [], []  # `data: NAME` for a dataset that needs no parameters
         for n in datasets.names():
             own = self.model("datasets", n)
             then = {"properties": {**dict.fromkeys(props, True), **own.get("properties", {})},
                     "additionalProperties": False}
             if own.get("required"):
                 then["required"] = own["required"]
+            else:
+                bare.extend(_names(datasets, n))
             ifs.append({"if": {"properties": {"dataset": {"enum": _names(datasets, n)}}},
                         "then": then})
         self.defs["Data"] = {
             "description": data.get("description", ""),
-            "anyOf": [{"type": "string", **_enum(datasets)},
+            "anyOf": [{"type": "string", **_enum(datasets, bare)},
                       {"type": "object", "required": ["dataset"], "properties": props,
                        "allOf": ifs}]}
         default = TrainConfig.model_fields["regime"].default

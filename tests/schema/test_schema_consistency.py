@@ -141,7 +141,10 @@ def test_hover_text_comes_from_the_models():
     assert "ridge" in defs["Train_least_squares"]["properties"]
     assert "Conv2D" in defs["Node_conv2d"]["properties"]["op"]["enum"]
     assert "adam" in defs["Name_optimizers"]["enum"] and "Adam" in defs["Name_optimizers"]["enum"]
-    assert set(current().datasets.names()) <= set(defs["Data"]["anyOf"][0]["enum"])
+    assert "iris" in defs["Data"]["anyOf"][0]["enum"]
+    assert "csv" not in defs["Data"]["anyOf"][0]["enum"]  # it needs a path
+    assert set(current().datasets.names()) <= set(
+        defs["Data"]["anyOf"][1]["properties"]["dataset"]["enum"])
 
 
 def test_a_composite_regimes_phases_are_sections_of_their_own_regime():
