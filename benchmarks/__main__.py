@@ -32,6 +32,7 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         inference,
         markov_chain,
         memory,
+        rbm,
         regime_step,
         schema,
         som,
@@ -56,6 +57,7 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         ("hopfield", lambda: hopfield.run(quick)),
         ("boltzmann machine", lambda: boltzmann.run(quick)),
         ("kohonen som", lambda: som.run(quick)),
+        ("rbm", lambda: rbm.run(quick)),
         ("deep belief network", lambda: dbn.run(quick)),
         ("dcign", lambda: dcign.run(quick)),
     ]
