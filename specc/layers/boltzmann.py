@@ -129,6 +129,40 @@ class BoltzmannMachine(LayerKind):
     def build(cls, p: BoltzmannParams, inputs: list[TensorType]) -> Any:
         return _module()(p)
 
+    @classmethod
+    def draw(cls, p: BoltzmannParams, module: torch.nn.Module, ctx: Any) -> Any:
+        """The weights (groups marked) and the mean-field completion of each one-hot clamped
+        input (``specc sample``)."""
+        import torch
+
+        if ctx.what not in (None, "weights"):
+            ctx.refuse(("weights",))
+        spans = layout(p)
+        w = module.weight.detach().cpu().numpy()
+        clamped = module.clamped
+        with torch.no_grad():
+            x = torch.eye(clamped)[: ctx.n or clamped].to(module.weight)
+            out = module(x).cpu().numpy()
+        plt = ctx.pyplot()
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+        lim = float(abs(w).max()) or 1.0
+        im = axes[0].imshow(w, cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ticks = [(a + b - 1) / 2 for _, a, b in spans]
+        for ax_set in (axes[0].set_xticks, axes[0].set_yticks):
+            ax_set(ticks, [g for g, _, _ in spans])
+        for _, a, _ in spans[1:]:
+            axes[0].axhline(a - 0.5, color="k", lw=0.5)
+            axes[0].axvline(a - 0.5, color="k", lw=0.5)
+        axes[0].set_title("weights (symmetric, zero outside the connections)")
+        fig.colorbar(im, ax=axes[0])
+        axes[1].imshow(out, cmap="gray_r", vmin=0, vmax=1)
+        axes[1].set_xticks(range(out.shape[1]))
+        axes[1].set_yticks(range(out.shape[0]))
+        axes[1].set_xlabel("read-out units (" + ", ".join(p.readout) + ")")
+        axes[1].set_ylabel("clamped unit on (" + ", ".join(p.clamp) + ")")
+        axes[1].set_title(f"mean-field completion ({p.steps} steps)")
+        return ctx.save(fig, "Boltzmann machine")
+
 
 @cache
 def _module() -> type:

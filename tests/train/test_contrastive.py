@@ -189,3 +189,14 @@ def test_bar_the_selected_machine_completes_all_four_patterns(tmp_path: Path) ->
     assert res.exit_code == 0, res.output
     rows = [row["value"] for row in json.loads(res.output)]
     assert np.asarray(rows).argmax(1).tolist() == [0, 1, 2, 3]
+
+
+def test_specc_sample_draws_the_weights_and_completions(tmp_path: Path) -> None:
+    train(spec_with(epochs=1), out=tmp_path / "run", quiet=True)
+    res = CliRunner().invoke(main, ["sample", str(tmp_path / "run"), "-o",
+                                    str(tmp_path / "bm.png")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "bm.png").stat().st_size > 1000
+    res = CliRunner().invoke(main, ["sample", str(tmp_path / "run"), "--what", "chains",
+                                    "-o", str(tmp_path / "x.png")])
+    assert res.exit_code == 2 and "'boltzmann_machine' draws no 'chains'" in res.output
