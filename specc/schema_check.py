@@ -28,16 +28,20 @@ def check(data: Any, schema: dict[str, Any] | None = None) -> list[SpecError]:
 
 def _leaves(err: Any) -> list[Any]:
     """The specific errors under an ``anyOf``/``oneOf`` failure: those of the arm that got
-    deepest (not the ``$param`` reference's, nor a bare type mismatch, when there is another)."""
+    deepest, not the ``$param`` reference's, and of the right type."""
     if not err.context:
         return [err]
     arms: dict[Any, list[Any]] = {}
     for e in err.context:
         arms.setdefault(e.schema_path[0] if e.schema_path else None, []).append(e)
-    best = max(arms.values(), key=lambda es: max(
-        (len(e.absolute_path), e.schema.get("pattern") != PARAM_PATTERN, e.validator != "type")
-        for e in es))
-    return [leaf for e in best for leaf in _leaves(e)]
+
+    def rank(es: list[Any]) -> tuple[int, bool, bool]:
+        wrong_type = any(e.validator == "type" and e.absolute_path == err.absolute_path
+                         for e in es)
+        return (max(len(e.absolute_path) for e in es),
+                all(e.schema.get("pattern") != PARAM_PATTERN for e in es), not wrong_type)
+
+    return [leaf for e in max(arms.values(), key=rank) for leaf in _leaves(e)]
 
 
 def _message(err: Any) -> str:
@@ -46,10 +50,10 @@ def _message(err: Any) -> str:
         known = list(err.schema.get("properties", {}))
         extra = [k for k in inst if k not in known]
         field = str(extra[0]) if extra else "?"
-        hint = did_you_mean(field, known)
+        hint = did_you_mean(field, known[::-1])  # a name before its aliases: it wins a tie
         return f"unknown field '{field}'" + (f" ({hint})" if hint else "")
     if v == "enum" and isinstance(inst, str):
-        hint = did_you_mean(inst, [str(x) for x in err.validator_value])
+        hint = did_you_mean(inst, [str(x) for x in err.validator_value][::-1])
         return f"unknown value '{inst}'" + (f" ({hint})" if hint else "")
     if v == "required":
         return err.message.replace("is a required property", "is required")

@@ -80,3 +80,18 @@ def test_a_spec_using_every_plugin_entry_validates_and_trains(everything, tmp_pa
     moved = ((after - kernel).abs() / LR).flatten().tolist()
     assert all(min(abs(m - 0.5), abs(m - 1.5), m) < 1e-4 for m in moved), moved
     assert max(moved) > 1.4
+
+
+def test_the_schema_describes_every_plugin_entry(everything):
+    """``specc schema`` covers a plugin's kind, regime, dataset and entries (issue 17)."""
+    pytest.importorskip("jsonschema")
+    from specc.schema import json_schema
+    from specc.schema_check import check
+
+    schema = json_schema(everything[0])
+    assert check(SPEC, schema) == []
+    bad = {**SPEC, "train": {**SPEC["train"], "optimizer": {"ev_sign_descent": {"lrr": LR}},
+                             "data": {"dataset": "ev_line", "nn": 80}}}
+    assert [(e.issues[0].path, e.issues[0].message) for e in check(bad, schema)] == [
+        (("train", "data"), "unknown field 'nn' (did you mean 'n'?)"),
+        (("train", "optimizer", "ev_sign_descent"), "unknown field 'lrr' (did you mean 'lr'?)")]
