@@ -200,3 +200,28 @@ def test_specc_sample_draws_the_weights_and_completions(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["sample", str(tmp_path / "run"), "--what", "chains",
                                     "-o", str(tmp_path / "x.png")])
     assert res.exit_code == 2 and "'boltzmann_machine' draws no 'chains'" in res.output
+
+
+def test_the_node_trains_on_the_activations_arriving_at_it(tmp_path: Path) -> None:
+    """A dense layer before the machine runs (without gradients) and is left as built; the
+    machine's visible vector is the dense output followed by the targets."""
+    spec = spec_with(epochs=1, node="completion")
+    spec["layers"].insert(0, {"dense": {"units": 4, "name": "pre", "activation": "sigmoid"}})
+    seen: list[torch.Tensor] = []
+    visible = ContrastiveDivergence.visible
+
+    def record(self: Any, batch: Any, net: Any) -> torch.Tensor:
+        v = visible(self, batch, net)
+        seen.append(v)
+        return v
+
+    built = specc.build(spec)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ContrastiveDivergence, "visible", record)
+        train(spec, out=tmp_path / "run", quiet=True)
+    w = weights(tmp_path / "run")
+    assert torch.equal(w["pre.weight"], built.state_dict()["pre.weight"])
+    assert not torch.equal(w["completion.weight"], built.state_dict()["completion.weight"])
+    v = seen[0]
+    assert v.shape[1] == 8 and ((v[:, :4] > 0) & (v[:, :4] < 1)).all()  # sigmoid features
+    assert set(v[:, 4:].unique().tolist()) == {0.0, 1.0}  # one-hot targets
