@@ -44,8 +44,15 @@ def _leaves(err: Any) -> list[Any]:
     return [leaf for e in max(arms.values(), key=rank) for leaf in _leaves(e)]
 
 
+_TYPES = {"integer": "an integer", "number": "a number", "string": "a string",
+          "boolean": "true or false", "array": "a list", "object": "a mapping", "null": "null"}
+_BOUNDS = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
+
+
 def _message(err: Any) -> str:
-    v, inst = err.validator, err.instance
+    """The problem in the words ``specc validate`` uses."""
+    v, inst, want = err.validator, err.instance, err.validator_value
+    shown = f" (received {inst!r})" if not isinstance(inst, dict | list) else ""
     if v == "additionalProperties" and isinstance(inst, dict):
         known = list(err.schema.get("properties", {}))
         extra = [k for k in inst if k not in known]
@@ -53,8 +60,15 @@ def _message(err: Any) -> str:
         hint = did_you_mean(field, known[::-1])  # a name before its aliases: it wins a tie
         return f"unknown field '{field}'" + (f" ({hint})" if hint else "")
     if v == "enum" and isinstance(inst, str):
-        hint = did_you_mean(inst, [str(x) for x in err.validator_value][::-1])
+        hint = did_you_mean(inst, [str(x) for x in want][::-1])
         return f"unknown value '{inst}'" + (f" ({hint})" if hint else "")
+    if v == "enum":
+        return "must be " + " or ".join(repr(x) for x in want) + shown
+    if v == "type":
+        types = [want] if isinstance(want, str) else want
+        return "must be " + " or ".join(_TYPES.get(t, t) for t in types) + shown
+    if v in _BOUNDS:
+        return f"must be {_BOUNDS[v]} {want}{shown}"
     if v == "required":
         return err.message.replace("is a required property", "is required")
     return err.message

@@ -57,7 +57,9 @@ def _check_all(paths: tuple[str, ...], document: Callable[[], dict[str, Any]]) -
                                 file=str(path), received=type(src.data).__name__)
             errors = check(src.data, document())
             if errors:
-                raise src.error(SpecError.collect(errors))
+                located = src.error(SpecError.collect(errors))
+                located.issues.sort(key=lambda i: (i.line or 0, i.col or 0))
+                raise located
         except SpecError as err:
             ok = False
             report_error(err)

@@ -96,3 +96,17 @@ def test_check_without_jsonschema_says_what_to_install(spec_file, monkeypatch):
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert "checking against the schema needs the 'jsonschema' package" in r.output
     assert "hint: pip install jsonschema" in r.output
+
+
+def test_check_words_problems_as_validate_does(spec_file):
+    path = spec_file("specc: 2\ninputs: {x: [0]}\nlayers:\n  - dense: {units: three}\n"
+                     "  - dense: {units: 3, trainable: 2}\n  - dense: [3]\n")
+    r = run("schema", "--check", str(path))
+    assert r.exit_code == 2
+    lines = [line for line in r.output.splitlines() if line.startswith(str(path))]
+    assert lines == [f"{path}:{where}" for where in [  # in file order
+        "1:1: specc: must be 1 (received 2)",
+        "2:14: inputs.x[0]: must be >= 1 (received 0)",
+        "4:13: layers[0].dense.units: must be an integer (received 'three')",
+        "5:23: layers[1].dense.trainable: must be true or false (received 2)",
+        "6:5: layers[2].dense: must be a mapping"]]
