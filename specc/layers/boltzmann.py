@@ -91,8 +91,7 @@ class BoltzmannMachine(LayerKind):
     read-out groups' mean activations. Trained by ``contrastive_divergence``.
 
     Example:
-        ``- boltzmann_machine: {groups: {v1: 4, h: 2, v2: 4}, connections: [[v1, h], [h, v2]],
-        clamp: [v1], readout: [v2]}``
+        ``- boltzmann_machine: {groups: {v1: 4, h: 2, v2: 4}, connections: [[v1, h], [h, v2]], clamp: [v1], readout: [v2]}``
     """
 
     name = "boltzmann_machine"
