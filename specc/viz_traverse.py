@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SpecError
-from .viz import _as_images, _pyplot, _save, held_out_inputs, image_shape, mosaic, run_from
+from .viz import _as_images, _pyplot, _save, held_out_inputs, mosaic, run_from
 
 SPAN = 3.0  # prior standard deviations each side
 STEPS = 9
@@ -54,31 +54,34 @@ def traverse_grid(spec: Any, model: Any, output: str | Path, title: str, *,
     mu, logvar = _encode(model, graph, code, x)
     index = int(np.random.default_rng(seed).integers(len(x)))
     dims, kl, z = traversal_codes(mu, logvar, index, steps)
-    shape = image_shape(next(iter(graph.inputs.values())).shape)
     own = mu[index:index + 1].reshape(1, -1)
     decoded = decode(model, graph, code, torch.from_numpy(np.concatenate([own, z])))
-    pair = np.concatenate([x[index:index + 1].reshape((1,) + shape), decoded[:1]])
-    labels = [f"z[{dim}]  KL {kl[dim]:.2f}" for dim in dims]
-    return _draw(pair, decoded[1:], labels, steps, output,
+    top = decoded[:1]
+    shown = x[index].size == top.size  # the network reconstructs its input: show that too
+    if shown:
+        top = np.concatenate([x[index:index + 1].reshape(top.shape), top])
+    labels = ["input, reconstruction" if shown else "reconstruction"]
+    labels += [f"z[{dim}]  KL {kl[dim]:.2f}" for dim in dims]
+    return _draw(top, decoded[1:], labels, steps, output,
                  f"{title}: latent traversal of held-out sample {index}")
 
 
-def _draw(pair: np.ndarray, grid: np.ndarray, labels: list[str], steps: int,
+def _draw(top: np.ndarray, grid: np.ndarray, labels: list[str], steps: int,
           output: str | Path, title: str) -> Path:
     """One mosaic: the sample and its reconstruction on top, then a row per code dimension
     (labelled on the left, the swept values below)."""
     plt = _pyplot()
     _, _, h, w = grid.shape
-    blank = np.ones((steps - 2,) + pair.shape[1:], np.float32) if steps > 2 else pair[:0]
-    tile = mosaic(np.clip(np.concatenate([pair, blank, grid]), 0.0, 1.0), steps)
-    rows = 1 + len(labels)
+    blank = np.ones((steps - len(top),) + grid.shape[1:], np.float32)
+    tile = mosaic(np.clip(np.concatenate([top, blank, grid]), 0.0, 1.0), steps)
+    rows = len(labels)
     cell = min(0.8, 14 / rows)
     fig, ax = plt.subplots(figsize=(max(cell * steps + 2.2, 7.0), cell * rows + 1.2))
     grey = tile.shape[-1] == 1
     ax.imshow(tile[..., 0] if grey else tile, cmap="gray" if grey else None, vmin=0, vmax=1,
               interpolation="nearest")
     centre = np.arange(rows) * (h + 1) + 1 + h / 2
-    ax.set_yticks(centre, ["input, reconstruction", *labels], fontsize=8)
+    ax.set_yticks(centre, labels, fontsize=8)
     ax.set_xticks(np.arange(steps) * (w + 1) + 1 + w / 2,
                   [f"{v:.3g}" for v in np.linspace(-SPAN, SPAN, steps)], fontsize=8)
     ax.set_xlabel("code value (prior standard deviations)", fontsize=9)
