@@ -80,6 +80,18 @@ class Generator(GenerateJsonSchema):
             return {_PLACEHOLDER: f"{kind}_{marker.group}"}  # pydantic resolves real $refs
         return super().generate_inner(schema)
 
+    def _named_required_fields_schema(self, named_required_fields: Any) -> Any:
+        """Also a property per other name of ``AliasChoices`` (``LSTM`` beside ``lstm``)."""
+        out = super()._named_required_fields_schema(named_required_fields)
+        for name, _, field in named_required_fields:
+            aliases = field.get("validation_alias")
+            first = self._get_alias_name(field, name)
+            if isinstance(aliases, list) and first in out["properties"]:
+                for path in aliases:
+                    if isinstance(path, list) and len(path) == 1 and path[0] != first:
+                        out["properties"].setdefault(path[0], out["properties"][first])
+        return out
+
     def encode_default(self, dft: Any) -> Any:
         return dft.dump() if isinstance(dft, Choice) else to_jsonable_python(dft)
 

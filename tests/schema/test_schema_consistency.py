@@ -117,13 +117,22 @@ SURFACE_FORMS = [
       batch_size: full
       early_stopping: {patience: 2}
     """,
+    """\
+    specc: 1
+    inputs: {seq: [null, 3]}
+    layers:
+      - Bidirectional: {layer: {LSTM: {units: 4}}, merge_mode: sum}
+      - dense: {units: 2}
+    """,
 ]
 
 
-@pytest.mark.parametrize("text", SURFACE_FORMS, ids=["networks_aliases_share", "train_short"])
+@pytest.mark.parametrize("text", SURFACE_FORMS,
+                         ids=["networks_aliases_share", "train_short", "alias_choices"])
 def test_surface_forms_validate_and_are_accepted(text):
-    """Keras aliases, `- input:`, $param references, share, trainable, repeat, networks; the
-    short forms of data, losses, optimizers, schedules and metrics."""
+    """Keras aliases (of kinds, and of fields: ``LSTM`` in a bidirectional layer), `- input:`,
+    $param references, share, trainable, repeat, networks; the short forms of data, losses,
+    optimizers, schedules and metrics."""
     import textwrap
 
     data = yaml.safe_load(textwrap.dedent(text))
