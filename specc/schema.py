@@ -308,7 +308,7 @@ class _Builder:
         self.defs["Pretrained"] = draft07(out["$defs"]["Pretrained"])
         props = draft07(out["properties"])
         props["specc"] = {**props["specc"], "enum": [FORMAT_VERSION]}
-        props["name"] = {**props["name"], "type": "string", "maxLength": MAX_NAME_CHARS,
+        props["name"] = {**props["name"], "type": ["string", "null"], "maxLength": MAX_NAME_CHARS,
                          "pattern": r"^(?!.*\.\.)[^/\\\x00-\x1f\x7f]*$"}
         props["name"].pop("anyOf", None)
         props.update(self.body)

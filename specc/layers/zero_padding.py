@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from ..types import TensorType
-from ._spatial import NonNegPair, check_map
+from ._spatial import NonNegPair, _pair_schema, check_map
 from .base import Example, LayerKind, Params
 
 
@@ -21,8 +21,14 @@ def _sides(value: Any) -> Any:
     return value
 
 
+#: The forms :func:`_sides` reads, for ``specc schema``.
+_SIDES_SCHEMA = {"anyOf": [{"type": "integer", "minimum": 0}, {
+    "type": "array", "items": _pair_schema(0), "minItems": 2, "maxItems": 2}]}
+
+
 class ZeroPadding2DParams(Params):
-    padding: Annotated[tuple[NonNegPair, NonNegPair], BeforeValidator(_sides)] = Field(
+    padding: Annotated[tuple[NonNegPair, NonNegPair], BeforeValidator(_sides),
+                       WithJsonSchema(_SIDES_SCHEMA)] = Field(
         1, description="Zeros per side: an int, [rows, cols] (both sides each), or "
         "[[top, bottom], [left, right]], as Keras.")
 

@@ -177,3 +177,26 @@ def test_a_composite_regimes_phases_are_sections_of_their_own_regime():
         with pytest.raises(SpecError):
             specc.load(bad, origin="dbn")
         assert [e.issues[0].path for e in check(bad, schema())] == [path]
+
+
+def test_every_default_the_schema_states_is_accepted_by_its_field():
+    """A default that its own field rejects shows a form validation reads that the schema
+    does not describe (zero_padding2d's `padding: 1` was one)."""
+    s = schema()
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for name, field in (node.get("properties") or {}).items():
+                if isinstance(field, dict) and "default" in field:
+                    validator = jsonschema.Draft7Validator({**field, "$defs": s["$defs"]})
+                    if not validator.is_valid(field["default"]):
+                        found.append((name, field["default"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(s)
+    assert found == []
