@@ -30,12 +30,14 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         esn,
         hopfield,
         inference,
+        lsm,
         markov_chain,
         memory,
         rbm,
         regime_step,
         schema,
         som,
+        svm,
         train_throughput,
         validate,
     )
@@ -60,6 +62,8 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         ("rbm", lambda: rbm.run(quick)),
         ("deep belief network", lambda: dbn.run(quick)),
         ("dcign", lambda: dcign.run(quick)),
+        ("svm", lambda: svm.run(quick)),
+        ("liquid state machine", lambda: lsm.run(quick)),
     ]
 
 

@@ -51,6 +51,11 @@ def test_output_is_the_formula_and_nothing_is_trainable() -> None:
     with torch.no_grad():
         want = math.sqrt(2 / 7) * torch.cos(x @ m.w.T + m.phase)
         torch.testing.assert_close(m(x), want)
+    xg = x.clone().requires_grad_(True)  # the out-of-place path, with gradients to the input
+    y = m(xg)
+    torch.testing.assert_close(y.detach(), want)
+    y.sum().backward()
+    torch.testing.assert_close(xg.grad, -(math.sqrt(2 / 7) * torch.sin(x @ m.w.T + m.phase)) @ m.w)
 
 
 def test_the_same_seed_draws_the_same_features() -> None:
