@@ -225,3 +225,28 @@ def test_the_node_trains_on_the_activations_arriving_at_it(tmp_path: Path) -> No
     v = seen[0]
     assert v.shape[1] == 8 and ((v[:, :4] > 0) & (v[:, :4] < 1)).all()  # sigmoid features
     assert set(v[:, 4:].unique().tolist()) == {0.0, 1.0}  # one-hot targets
+
+
+@pytest.mark.parametrize("persistent", [False, True], ids=["cd", "pcd"])
+def test_negative_chains_start_from_the_data_or_persist(tmp_path: Path, persistent: bool,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    cls = type(specc.build(spec_with()).get_submodule("completion"))
+    model_stats = cls.model_statistics
+    calls: list[tuple[torch.Tensor, int, torch.Tensor]] = []
+
+    def record(self: Any, chains: Any, k: int, gen: Any, **opts: Any) -> Any:
+        out = model_stats(self, chains, k, gen, **opts)
+        calls.append((chains.clone(), k, out[1].clone()))
+        return out
+
+    monkeypatch.setattr(cls, "model_statistics", record)
+    spec = spec_with(epochs=1, k=3, persistent=persistent, chains=7,
+                     data={"dataset": "encoder", "copies": 10, "split": {"val": 0}})
+    train(spec, out=tmp_path / "run", quiet=True)
+    assert len(calls) == 2 and all(k == 3 for _, k, _ in calls)
+    (first, _, end), (second, _, _) = calls
+    if persistent:
+        assert len(first) == 7 and torch.equal(second, end)  # carried over
+    else:  # CD-k: the visible units start at the batch (one-hot pairs), 20 chains
+        assert len(first) == 20 and torch.equal(first[:, :4], first[:, 4:8])
+        assert torch.equal(first[:, :4].sum(1), torch.ones(20))
