@@ -114,10 +114,7 @@ class RBM(LayerKind):
         what = ctx.what or PICTURES[0]
         if what not in PICTURES:
             ctx.refuse(PICTURES)
-        from ..viz import image_shape
-
-        visible = ctx.graph.type_of(ctx.graph.nodes[ctx.node].inputs[0]).shape
-        shape = image_shape(visible)
+        shape = _picture(ctx, module.visible_size)
         if what == "filters":
             w = module.weight.detach().cpu().numpy()
             cols = math.ceil(math.sqrt(len(w)))
@@ -125,6 +122,18 @@ class RBM(LayerKind):
                                  f"filters of '{ctx.node}' ({len(w)} hidden units)",
                                  cols=cols, normalize=True)
         return _draw_chains(module, ctx, shape)
+
+
+def _picture(ctx: Any, visible: int) -> tuple[int, int, int]:
+    """(channels, height, width) to draw a visible vector as: a network input image of that
+    many values, else the most nearly square rectangle."""
+    from .hopfield import _picture_shape
+
+    for t in ctx.graph.inputs.values():
+        if None not in t.shape and math.prod(t.shape) == visible and (
+                t.rank == 2 or (t.rank == 3 and t.shape[0] in (1, 3))):
+            return (1, *t.shape) if t.rank == 2 else t.shape
+    return (1, *_picture_shape(visible))
 
 
 def _draw_chains(module: Any, ctx: Any, shape: tuple[int, int, int]) -> Path:

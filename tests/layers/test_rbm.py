@@ -198,3 +198,18 @@ def test_cd_reuses_the_positive_phase_hidden_probabilities_exactly() -> None:
     fresh = m.model_statistics(v.clone(), 2, torch.Generator().manual_seed(3))
     assert torch.equal(reused[1], fresh[1])
     assert all(torch.equal(reused[0][k], fresh[0][k]) for k in fresh[0])
+
+
+def test_pictures_take_the_input_image_shape_else_a_near_square() -> None:
+    from types import SimpleNamespace
+
+    from specc.layers.rbm import _picture
+
+    def ctx(*shapes: tuple[int, ...]) -> SimpleNamespace:
+        return SimpleNamespace(graph=SimpleNamespace(
+            inputs={f"x{i}": TensorType(s) for i, s in enumerate(shapes)}))
+
+    assert _picture(ctx((4, 6)), 24) == (1, 4, 6)
+    assert _picture(ctx((3, 4, 4)), 48) == (3, 4, 4)
+    assert _picture(ctx((64,)), 64) == (1, 8, 8)
+    assert _picture(ctx((8, 8)), 10) == (1, 2, 5)
