@@ -73,6 +73,16 @@ class ContrastiveDivergenceConfig(EpochConfig):
                           "error) is kept.")
     batch_size: int | Literal["full"] = Field(20, description="Samples per step, or 'full'.")
 
+    def check_networks(self, networks: dict[str, Any], layers: Any) -> list[SpecError]:
+        """``node`` (or the only energy node) is an energy node of the network."""
+        if len(networks) != 1:
+            return []
+        try:
+            energy_node(next(iter(networks.values())), self.node, layers)
+        except SpecError as err:
+            return [err]
+        return []
+
     def default_monitor(self, has_val: bool) -> tuple[str, str]:
         if self.early_stopping is not None:
             return super().default_monitor(has_val)
@@ -299,32 +309,38 @@ class ContrastiveDivergence(EpochRegime):
 
 
 def find_energy_node(graph: Any, name: str | None, locate: Any) -> str:
-    """The node ``name``, or the network's only energy node; a located SpecError when it is
-    missing or not an energy kind."""
-    from ..layers.energy import energy_kinds
+    """The node ``name``, or the network's only energy node; a located SpecError (at
+    ``train.node`` or ``train.regime``) when it is missing or not an energy kind."""
     from ..registry import current
 
-    layers = current().layers
+    try:
+        return energy_node(graph, name, current().layers)
+    except SpecError as err:
+        raise locate(err.prefixed(("train",))) from None
+
+
+def energy_node(graph: Any, name: str | None, layers: Any) -> str:
+    """As :func:`find_energy_node`, the error's path inside ``train`` (no file position)."""
+    from ..layers.energy import energy_kinds
+
     kinds = energy_kinds(layers)
     what = " or ".join(sorted(kinds, reverse=True)) or "energy-based"
     need = f"regime 'contrastive_divergence' trains an {what} node"
     energy = [n for n, node in graph.nodes.items() if node.kind in kinds]
+    listed = "energy nodes: " + (", ".join(energy) or "none")
     if name is None:
         if len(energy) == 1:
             return energy[0]
         if not energy:
-            raise locate(SpecError(f"{need}; this network has none", path=("train", "regime"),
-                                   hint="add one, or train with another regime"))
-        raise locate(SpecError(f"{need}; this network has {len(energy)} ("
-                               f"{', '.join(energy)}): name one", path=("train", "node"),
-                               hint=f"node: {energy[0]}"))
+            raise SpecError(f"{need}; this network has none", path=("regime",),
+                            hint="add one, or train with another regime")
+        raise SpecError(f"{need}; this network has {len(energy)} ({', '.join(energy)}): "
+                        "name one", path=("node",), hint=f"node: {energy[0]}")
     node = graph.nodes.get(name)
     if node is None:
-        raise locate(SpecError(f"the network has no node '{name}'", path=("train", "node"),
-                               received=name, hint=did_you_mean(name, graph.nodes)
-                               or "energy nodes: " + (", ".join(energy) or "none")))
+        raise SpecError(f"the network has no node '{name}'", path=("node",), received=name,
+                        hint=did_you_mean(name, graph.nodes) or listed)
     if node.kind not in kinds:
-        raise locate(SpecError(f"{need}; '{name}' is a {node.kind}", path=("train", "node"),
-                               received=name, hint="energy nodes: " + (", ".join(energy)
-                                                                       or "none")))
+        raise SpecError(f"{need}; '{name}' is a {node.kind}", path=("node",), received=name,
+                        hint=listed)
     return name

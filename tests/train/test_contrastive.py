@@ -150,6 +150,8 @@ def test_a_node_that_is_not_an_energy_model_is_located(tmp_path: Path) -> None:
     line = next(i for i, t in enumerate(path.read_text().splitlines(), 1)
                 if t.strip().startswith("node:"))
     assert f"p.yaml:{line}" in res.output and "'dense1' is a dense" in res.output
+    res = CliRunner().invoke(main, ["validate", str(path)])  # found at validation already
+    assert res.exit_code == 2 and f"p.yaml:{line}" in res.output
     issue = _error(spec_with(node="nope"), tmp_path).issues[0]
     assert "the network has no node 'nope'" in issue.message
     spec = spec_with()
