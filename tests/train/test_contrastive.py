@@ -252,3 +252,14 @@ def test_negative_chains_start_from_the_data_or_persist(tmp_path: Path, persiste
     else:  # CD-k: the visible units start at the batch (one-hot pairs), 20 chains
         assert len(first) == 20 and torch.equal(first[:, :4], first[:, 4:8])
         assert torch.equal(first[:, :4].sum(1), torch.ones(20))
+
+
+def test_restarts_without_exact_likelihood_keep_the_lowest_reconstruction_error(
+        tmp_path: Path) -> None:
+    spec = spec_with(restarts=3, epochs=1)
+    spec["layers"][0]["boltzmann_machine"]["groups"] = {"v1": 4, "h": 13, "v2": 4}  # 21 units
+    spec["train"]["checkpoint"] = {"monitor": "recon_error"}
+    last = train(spec, out=tmp_path / "run", quiet=True).metrics[-1]
+    figures = [last[f"restart_{i}"] for i in range(3)]
+    assert "log_likelihood" not in last and all(0 < f < 1 for f in figures)
+    assert last["restart"] == float(np.argmin(figures))
