@@ -127,7 +127,7 @@ class _Builder:
             "repeat": value({"type": "integer", "minimum": 1, "default": 1,
                               "description": "Apply N times in a row (names get .0, .1, ...)."}),
         }
-        name = {"type": "string", "description": "Node name (default: KIND_N)."}
+        name = {"type": ["string", "null"], "description": "Node name (default: KIND_N)."}
         bare, kinds_by_name, ifs = [], {}, []
         for kind_name, kind in layers.items():
             d = self.model("layers", kind_name)
