@@ -271,7 +271,7 @@ def _module() -> type:
 
         def reconstruction_error(self, v: torch.Tensor,
                                  generator: torch.Generator) -> torch.Tensor:
-            return ((self.p_v(self.sample_h(v, generator)) - v) ** 2).mean()
+            return nn.functional.mse_loss(self.p_v(self.sample_h(v, generator)), v)
 
     return RBMModule
 
