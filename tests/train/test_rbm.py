@@ -152,3 +152,18 @@ def test_rbm_spec_meets_its_bar_and_exports_with_parity(tmp_path: Path) -> None:
     assert last["val_linear_probe"] > last["val_linear_probe_raw"]
     result = specc.export(run.dir, tmp_path / "rbm.onnx")
     assert result.parity is not None and result.parity.ok
+
+
+@pytest.mark.parametrize("visible,scale,persistent", [("gaussian", "standard", False),
+                                                      ("bernoulli", "unit", True)])
+def test_gaussian_visible_units_and_persistent_chains_train(tmp_path: Path, visible: str,
+                                                            scale: str,
+                                                            persistent: bool) -> None:
+    from specc.train.api import train
+
+    spec = short_spec(epochs=4, metrics=[], persistent=persistent, lr=0.01)
+    spec["layers"][0]["rbm"]["visible"] = visible
+    spec["train"]["data"]["scale"] = scale
+    rows = train(spec, out=tmp_path / "run", quiet=True).metrics
+    errors = [r["recon_error"] for r in rows]
+    assert all(np.isfinite(errors)) and errors[-1] < errors[0], errors
