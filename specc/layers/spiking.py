@@ -177,9 +177,8 @@ def _population() -> type:
             exporting = torch.compiler.is_compiling() or torch.jit.is_tracing()
             if exporting and not self.static_time:
                 spikes = self._scan(drive)
-            else:
-                spikes = self.simulate(drive)[0]
-            return spikes.sum(1) if self.counts else spikes
+                return spikes.sum(1) if self.counts else spikes
+            return self.simulate(drive, trains=not self.counts)[0]
 
         def initial(self, drive: torch.Tensor) -> tuple[torch.Tensor, ...]:
             shape = (drive.shape[0], self.units)  # potential, last spikes, refractory left
@@ -189,7 +188,7 @@ def _population() -> type:
                  d: torch.Tensor) -> tuple[torch.Tensor, ...]:
             """One time step from (potential, spikes, refractory left) and the input drive."""
             v, s, left = state
-            current = d + s @ self.w_rec.T if hasattr(self, "w_rec") else d
+            current = torch.addmm(d, s, self.w_rec.T) if hasattr(self, "w_rec") else d
             v_new = v * self.decay + current
             if self.refractory:
                 free = left <= 0
@@ -197,24 +196,37 @@ def _population() -> type:
                 fire = (v_new >= self.threshold) & free
             else:
                 fire = v_new >= self.threshold
-            after = v_new - self.threshold if self.subtract else torch.zeros_like(v_new)
-            v_new = torch.where(fire, after, v_new)
+            spikes = fire.to(d.dtype)
+            if self.subtract:  # exact: the threshold times 1, or 0
+                v_new = v_new - spikes * self.threshold
+            else:
+                v_new = v_new.masked_fill(fire, 0.0)
             if self.refractory:
                 left = torch.where(fire, torch.full_like(left, self.refractory),
                                    torch.clamp(left - 1, min=0))
-            return v_new, fire.to(d.dtype), left
+            return v_new, spikes, left
 
-        def simulate(self, drive: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            """Spike trains and membrane potentials (after any reset), (batch, time, units)."""
+        def simulate(self, drive: torch.Tensor, trains: bool = True,
+                     membrane: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+            """Spike trains (batch, time, units), or with ``trains`` false the spike counts
+            (batch, units); and with ``membrane`` the potentials after any reset (batch, time,
+            units)."""
             state, spikes, potentials = self.initial(drive), [], []
+            total = drive.new_zeros(drive.shape[0], self.units)
             for t in range(drive.shape[1]):
                 state = self.step(state, drive[:, t])
-                potentials.append(state[0])
-                spikes.append(state[1])
-            if not spikes:
-                empty = drive.new_zeros(drive.shape[0], 0, self.units)
-                return empty, empty
-            return torch.stack(spikes, 1), torch.stack(potentials, 1)
+                if trains:
+                    spikes.append(state[1])
+                else:
+                    total = total + state[1]
+                if membrane:
+                    potentials.append(state[0])
+
+            def stack(steps: list[torch.Tensor]) -> torch.Tensor:
+                return torch.stack(steps, 1) if steps else \
+                    drive.new_zeros(drive.shape[0], 0, self.units)
+
+            return stack(spikes) if trains else total, stack(potentials) if membrane else None
 
         def _scan(self, drive: torch.Tensor) -> torch.Tensor:
             from torch._higher_order_ops.scan import scan
