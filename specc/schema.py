@@ -266,8 +266,11 @@ class _Builder:
                 p["batch_size"] = value({**meta(p["batch_size"]), "anyOf": [
                     {"type": "integer", "minimum": 1}, {"const": "full"}]})
             if "loss" in p and "losses" in p:  # one of them (an empty table is none)
-                cfg["not"] = {"required": ["loss", "losses"], "properties": {
-                    "loss": {"not": {"type": "null"}}, "losses": {"minProperties": 1}}}
+                given = [{"required": ["loss"], "properties": {"loss": {"not": {"type": "null"}}}},
+                         {"required": ["losses"], "properties": {"losses": {"minProperties": 1}}}]
+                cfg["not"] = {"allOf": given}
+                if trainers.get(n).targets == "loss":  # a regime that descends a loss needs one
+                    cfg["anyOf"] = given
             if "phases" in p:  # a composite regime: each phase a section of its own regime
                 p["phases"] = value({**meta(p["phases"]), "type": "array", "minItems": 1,
                                       "items": {**section, "required": ["regime"]}})
