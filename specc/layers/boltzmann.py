@@ -237,9 +237,9 @@ def _module() -> type:
         def data_statistics(self, v: torch.Tensor, generator: torch.Generator,
                             **opts: Any) -> dict[str, torch.Tensor]:
             noise = float(opts.get("clamp_noise", 0.0))
-            if noise:
-                flip = torch.rand(v.shape, generator=generator, device=v.device) < noise
-                v = torch.where(flip, 1 - v, v)
+            if noise:  # Ackley, Hinton and Sejnowski's noisy clamping (0.15 on, 0.05 off)
+                u = torch.rand(v.shape, generator=generator, device=v.device)
+                v = torch.where(v > 0.5, u >= noise, u < noise / 3).to(v.dtype)
             return self._statistics(self._settle(v, generator, int(opts.get("sweeps", 3)),
                                                  means=True))
 

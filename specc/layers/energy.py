@@ -42,7 +42,7 @@ class EnergyModel(ABC):
         """Positive phase with the visible units clamped to the batch ``v`` (B, visible_size):
         for every trainable parameter name, the batch mean of -dE/dθ (an RBM: E[v hᵀ] with
         h = p(h|v); a Boltzmann machine: hidden units settled by clamped sampling or mean
-        field). ``opts`` may carry ``clamp_noise`` (flip probability of the clamped bits)
+        field). ``opts`` may carry ``clamp_noise`` (noisy clamping of the visible bits)
         and ``sweeps``; a model ignores the ones it does not use."""
 
     @abstractmethod

@@ -6,8 +6,8 @@ the activations arriving at it, followed (for a node that is a graph output with
 as a Boltzmann machine) by the training targets of that output. Each step:
 
 - positive phase: the model's statistics with the visible units clamped to the batch
-  (``clamp_noise`` flips each clamped bit with that probability, a Boltzmann machine settles
-  its hidden units with ``sweeps`` Gibbs sweeps);
+  (a Boltzmann machine turns each clamped 1 off with probability ``clamp_noise`` and each
+  clamped 0 on with a third of it, and settles its hidden units with ``sweeps`` Gibbs sweeps);
 - negative phase: ``k`` Gibbs sweeps from the data (CD-k) or from persistent chains kept
   between steps (``persistent``: PCD, ``chains`` of them);
 - ``velocity = momentum * velocity + lr * (data - model - weight_decay * w)`` (no decay on
@@ -64,8 +64,10 @@ class ContrastiveDivergenceConfig(EpochConfig):
         "`after` epochs, then final).")
     weight_decay: float = Field(0.0, ge=0, allow_inf_nan=False, description="L2 decay of the "
                                 "weights (not the biases).")
-    clamp_noise: float = Field(0.0, ge=0, lt=0.5, description="Probability of flipping each "
-                               "clamped visible bit in the positive phase (noisy clamping).")
+    clamp_noise: float = Field(0.0, ge=0, lt=0.5, description="Noisy clamping in a Boltzmann "
+                               "machine's positive phase: a clamped 1 is turned off with this "
+                               "probability, a clamped 0 on with a third of it (0.15: Ackley, "
+                               "Hinton and Sejnowski's 0.15 / 0.05).")
     sweeps: int = Field(3, ge=1, description="Gibbs sweeps settling the hidden units in the "
                         "positive phase (a Boltzmann machine; an RBM needs none).")
     restarts: int = Field(1, ge=1, description="Machines trained side by side from different "
