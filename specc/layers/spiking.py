@@ -271,7 +271,7 @@ class LIF(LayerKind):
     """
 
     name = "lif"
-    aliases = ("leaky_integrate_and_fire", "spiking")
+    aliases = ("leaky_integrate_and_fire",)
     Params = LIFParams
     category = "spiking"
     feature_axis = -1
