@@ -14,13 +14,16 @@ element; the spike counts of the ONNX export then equal PyTorch's exactly.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from ..types import TensorType
 from .base import Example, LayerKind, Params, expect_float
 from .recurrent import check_sequence
+
+if TYPE_CHECKING:
+    import torch
 
 #: Weights are multiples of 2**-WEIGHT_BITS, so sums of spikes times weights are exact.
 WEIGHT_BITS = 8
@@ -298,3 +301,30 @@ class LIF(LayerKind):
     def build(cls, p: LIFParams, inputs: list[TensorType]) -> Any:
         x = inputs[0]
         return _population()(p, check_sequence(x), x.shape[0] is not None)
+
+    @classmethod
+    def draw(cls, p: LIFParams, module: torch.nn.Module, ctx: Any) -> Any:
+        """Spike rasters of held-out samples (``specc sample``): time across, neurons down,
+        excitatory spikes black and inhibitory red, each with its mean rate."""
+        import numpy as np
+        import torch
+
+        if ctx.what not in (None, "raster"):
+            ctx.refuse(("raster",))
+        x = ctx.arriving()[: ctx.n or 4]
+        with torch.no_grad():
+            xt = torch.from_numpy(np.ascontiguousarray(x)).to(module.w_in)
+            trains = module.simulate(torch.nn.functional.linear(xt, module.w_in))[0].cpu().numpy()
+        plt = ctx.pyplot()
+        fig, axes = plt.subplots(len(trains), 1, figsize=(8, 2.2 * len(trains)), squeeze=False)
+        cut = round(p.excitatory * p.units)
+        for ax, train in zip(axes[:, 0], trains, strict=True):
+            t, unit = np.nonzero(train)
+            for mask, colour in ((unit < cut, "black"), (unit >= cut, "red")):
+                ax.scatter(t[mask], unit[mask], s=2, c=colour, marker="|", linewidths=0.5)
+            ax.set_xlim(0, train.shape[0])
+            ax.set_ylim(p.units, 0)
+            ax.set_ylabel("neuron")
+            ax.set_title(f"mean rate {train.mean():.3f} spikes a step", fontsize=8)
+        axes[-1, 0].set_xlabel("time step")
+        return ctx.save(fig, "spike rasters (excitatory black, inhibitory red)")

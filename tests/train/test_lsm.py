@@ -1,5 +1,6 @@
-"""The ``liquid_state_machine`` spec: the recipe, the bar with and without recurrence, and exact
-onnxruntime parity of its spike counts on every digit (``pytest -m slow``)."""
+"""The ``liquid_state_machine`` spec: the recipe, the bar with and without recurrence, exact
+onnxruntime parity of its spike counts on every digit and ``specc sample``'s spike rasters
+(``pytest -m slow``)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,20 @@ def test_exported_liquid_spike_counts_equal_pytorch_on_every_digit(tmp_path) -> 
     session = ort.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
     assert want.mean() > 1 and np.array_equal(got, want)
+
+
+@pytest.mark.slow  # a training run and a picture: ~15 s here
+def test_sample_draws_spike_rasters(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from specc.cli import main
+
+    train("liquid_state_machine", out=tmp_path / "run", quiet=True,
+          overrides=["params.units=40", "params.steps=20", "train.data.limit=200"])
+    out = tmp_path / "raster.png"
+    result = CliRunner().invoke(main, ["sample", str(tmp_path / "run"), "-o", str(out), "-n", "2"])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = CliRunner().invoke(main, ["sample", str(tmp_path / "run"), "-o", str(out),
+                                    "--what", "filters"])
+    assert bad.exit_code == 2 and "'lif' draws no 'filters'" in bad.output
