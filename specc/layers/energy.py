@@ -69,6 +69,13 @@ class EnergyModel(ABC):
         """Mean squared error between ``v`` and its reconstruction after one Gibbs round trip
         (visible -> hidden -> visible)."""
 
+    def step_reconstruction_error(self, v: torch.Tensor) -> torch.Tensor | None:
+        """The reconstruction error of the batch ``v`` read off the step just taken (an RBM's
+        CD negative phase started at ``v``: its first visible means), so the regime logs one
+        without another Gibbs round trip; None (the default) when the step has none, and the
+        regime calls :meth:`reconstruction_error`."""
+        return None
+
     def constrain(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
         """Restore the parameter constraints after an update (symmetry, zero diagonal, mask)."""
 

@@ -96,8 +96,9 @@ class ContrastiveDivergence(EpochRegime):
 
     Trains one energy node (an ``rbm`` or ``boltzmann_machine``) on the activations arriving
     at it (plus a Boltzmann machine's read-out targets); the nodes before it run without
-    gradients. Logs ``recon_error`` every epoch, ``log_likelihood`` when the machine is small
-    enough to enumerate, and with ``restarts`` each machine's figure (``restart_<i>``) and the
+    gradients. Logs ``recon_error`` every epoch (the mean over its steps of each step's figure:
+    read off an RBM's CD negative phase, before the update, else a Gibbs round trip after it),
+    ``log_likelihood`` when the machine is small enough to enumerate, and with ``restarts`` each machine's figure (``restart_<i>``) and the
     one kept (``restart``).
     """
 
@@ -141,6 +142,8 @@ class ContrastiveDivergence(EpochRegime):
         for net in self.nets:
             net.eval()
         self.machines = [self._energy(net) for net in self.nets]
+        #: each machine's parameters, in the order of ``named_parameters()``
+        self.params = [dict(m.named_parameters()) for m in self.machines]
         self.velocity = [{n: torch.zeros_like(p) for n, p in m.named_parameters()}
                          for m in self.machines]
         self.chains: list[torch.Tensor | None] = [None] * cfg.restarts
@@ -204,19 +207,35 @@ class ContrastiveDivergence(EpochRegime):
                 neg, end = m.model_statistics(start, cfg.k, gen)
                 if cfg.persistent:
                     self.chains[r] = end
-                for name, p in m.named_parameters():
-                    step = pos[name] - neg[name]
-                    if cfg.weight_decay and p.dim() > 1:
-                        step = step - cfg.weight_decay * p
-                    self.velocity[r][name].mul_(mom).add_(step, alpha=lr)
-                    p.add_(self.velocity[r][name])
+                if r == self.selected:
+                    err, kept = m.step_reconstruction_error(v), v
+                self._update(self.params[r], self.velocity[r], pos, neg, lr, mom)
                 m.constrain()
-            v = self.visible(batch, self.net)
-            err = self.machines[self.selected].reconstruction_error(v, self.generators[-1])
+            if err is None:  # no figure from the step: a Gibbs round trip after the update
+                err = self.machines[self.selected].reconstruction_error(kept,
+                                                                        self.generators[-1])
             err = self.check_finite(err)
-        self.err_sum += err * len(v)
-        self.count += len(v)
+        self.err_sum += err * len(kept)
+        self.count += len(kept)
         return err
+
+    def _update(self, params: dict[str, torch.Tensor], velocity: dict[str, torch.Tensor],
+                pos: dict[str, torch.Tensor], neg: dict[str, torch.Tensor], lr: float,
+                mom: float) -> None:
+        """velocity = mom * velocity + lr * (pos - neg - weight_decay * w), p += velocity
+        (no decay on biases): a few fused calls over all the parameters."""
+        import torch
+
+        vel = [velocity[n] for n in params]
+        steps = list(torch._foreach_sub([pos[n] for n in params], [neg[n] for n in params]))
+        decay = self.cfg.weight_decay
+        if decay:
+            for i, p in enumerate(params.values()):
+                if p.dim() > 1:
+                    steps[i] = steps[i] - decay * p
+        torch._foreach_mul_(vel, mom)
+        torch._foreach_add_(vel, steps, alpha=lr)
+        torch._foreach_add_(list(params.values()), vel)
 
     def reset_epoch(self) -> None:
         self.err_sum, self.count = 0.0, 0
@@ -233,24 +252,27 @@ class ContrastiveDivergence(EpochRegime):
     def _select(self) -> dict[str, float]:
         """Score every machine on the training split and make the best the network trained,
         saved and evaluated; the figures (``restart_<i>`` columns when there are several)."""
-        scores = [self.score(net, self.data.train) for net in self.nets]
+        several = len(self.nets) > 1
+        scores = [self.score(net, self.data.train, recon=several) for net in self.nets]
         exact = scores[0]["log_likelihood"] is not None
         key = "log_likelihood" if exact else "recon_error"
+        if not (exact or several):  # one machine, nothing to choose or log
+            return {}
         figures = [float(sc[key]) for sc in scores]
         pick = max if exact else min
         self.selected = pick(range(len(figures)), key=lambda i: figures[i])
         self.net = self.nets[self.selected]
         self.models = {self.graph.name: self.net}
         logs = {"log_likelihood": figures[self.selected]} if exact else {}
-        if len(self.machines) > 1:
+        if several:
             logs["restart"] = float(self.selected)
             logs.update({f"restart_{i}": f for i, f in enumerate(figures)})
         return logs
 
-    def score(self, net: Any, part: Any) -> dict[str, float | None]:
-        """Reconstruction error (from a fixed seed, so scores compare) and exact
-        log-likelihood (None when the model cannot enumerate) of ``net``'s energy node on
-        ``part``."""
+    def score(self, net: Any, part: Any, recon: bool = True) -> dict[str, float | None]:
+        """Reconstruction error (from a fixed seed, so scores compare; None unless ``recon``)
+        and exact log-likelihood (None when the model cannot enumerate) of ``net``'s energy
+        node on ``part``."""
         import torch
 
         machine = self._energy(net)
@@ -259,12 +281,14 @@ class ContrastiveDivergence(EpochRegime):
         with torch.no_grad():
             for batch in part.batches(1024, self.session.device):
                 v = self.visible(batch, net)
-                err += float(machine.reconstruction_error(v, gen)) * len(v)
+                if recon:
+                    err += float(machine.reconstruction_error(v, gen)) * len(v)
                 exact = machine.exact_log_likelihood(v)
                 ll = None if exact is None or ll is None else ll + float(exact) * len(v)
                 n += len(v)
         n = max(n, 1)
-        return {"recon_error": err / n, "log_likelihood": None if ll is None else ll / n}
+        return {"recon_error": err / n if recon else None,
+                "log_likelihood": None if ll is None else ll / n}
 
     # -- evaluation ---------------------------------------------------------------------------
     def evaluate(self, split: str) -> dict[str, float]:

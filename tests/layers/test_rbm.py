@@ -200,6 +200,24 @@ def test_cd_reuses_the_positive_phase_hidden_probabilities_exactly() -> None:
     assert all(torch.equal(reused[0][k], fresh[0][k]) for k in fresh[0])
 
 
+def test_step_reconstruction_error_is_the_cd_first_sweep_against_the_data() -> None:
+    """The figure the regime logs per step: the MSE of the data against the visible means
+    of the CD negative phase started there (a round trip from the same hidden sample); none
+    for a chain not started at the last positive phase's data, and none twice."""
+    m = machine(4, 6)
+    v = torch.rand(5, 6)
+    m.data_statistics(v, torch.Generator())
+    m.model_statistics(m.chain_start(v, torch.Generator()), 2, torch.Generator().manual_seed(3))
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        want = torch.nn.functional.mse_loss(m.p_v(m.sample_h(v, gen)), v)
+        assert torch.equal(m.step_reconstruction_error(v), want)
+        assert m.step_reconstruction_error(v) is None
+        m.data_statistics(v, torch.Generator())
+        m.model_statistics(v.clone(), 1, torch.Generator())  # not the data tensor itself
+        assert m.step_reconstruction_error(v) is None
+
+
 def test_pictures_take_the_input_image_shape_else_a_near_square() -> None:
     from types import SimpleNamespace
 
