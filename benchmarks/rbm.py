@@ -12,8 +12,8 @@ specc trains by CD-1 with momentum 0.5 -> 0.9 and weight decay (the spec's recip
 the best of a small grid scored on the held-out split itself, which favours the peer. Fit
 time is measured in-process around the fit only (data in memory): specc's data-dependent
 initialisation and the epoch loop's work (steps, each logging a reconstruction error, and the
-end-of-epoch scoring of the training split), against ``BernoulliRBM.fit``; the sides
-alternate after a warm-up and the medians are compared.
+end-of-epoch figures), against ``BernoulliRBM.fit``; the sides alternate after a warm-up and the
+medians are compared.
 """
 
 from __future__ import annotations
