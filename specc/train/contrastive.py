@@ -98,8 +98,8 @@ class ContrastiveDivergence(EpochRegime):
     at it (plus a Boltzmann machine's read-out targets); the nodes before it run without
     gradients. Logs ``recon_error`` every epoch (the mean over its steps of each step's figure:
     read off an RBM's CD negative phase, before the update, else a Gibbs round trip after it),
-    ``log_likelihood`` when the machine is small enough to enumerate, and with ``restarts`` each machine's figure (``restart_<i>``) and the
-    one kept (``restart``).
+    ``log_likelihood`` when the machine is small enough to enumerate, and with ``restarts``
+    each machine's figure (``restart_<i>``) and the one kept (``restart``).
     """
 
     name = "contrastive_divergence"
