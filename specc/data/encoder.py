@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from .base import Dataset, Params, RawData
+from .base import Dataset, Params, RawData, data_error
 
 
 class EncoderParams(Params):
@@ -28,5 +28,10 @@ class Encoder(Dataset):
 
     @classmethod
     def load(cls, params: Any) -> RawData:
+        values = params.size * params.size * params.copies
+        if values > 50_000_000:
+            raise data_error(f"size x size x copies is {values} values (at most 50,000,000)",
+                             "copies", received=params.copies, hint="a smaller size or fewer "
+                             "copies")
         x = np.tile(np.eye(params.size, dtype=np.float32), (params.copies, 1))
         return RawData({"x": x, "y": x.copy()}, "regression")

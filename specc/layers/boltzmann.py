@@ -18,7 +18,7 @@ group (a group connected to itself one unit at a time).
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import Field
 
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 
 class BoltzmannParams(Params):
-    groups: dict[str, int] = Field(description="Unit groups: name -> number of units.")
+    groups: dict[str, Annotated[int, Field(gt=0)]] = Field(
+        min_length=1, description="Unit groups: name -> number of units (> 0).")
     connections: list[tuple[str, str]] = Field(
         description="Connected group pairs, [a, b] (symmetric; [a, a]: within the group).")
     clamp: list[str] = Field(description="Groups clamped to the input at inference.")

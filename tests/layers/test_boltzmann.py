@@ -87,6 +87,15 @@ def test_the_input_width_must_be_the_clamped_units(tmp_path: Path) -> None:
     assert "clamped groups' 4 units" in refusal(tmp_path, spec, "boltzmann_machine")
 
 
+def test_a_group_of_no_units_is_refused_at_its_field() -> None:
+    for groups in ({"v1": 4, "h": 0, "v2": 4}, {"v1": 4, "h": -2, "v2": 4}):
+        with pytest.raises(SpecError) as err:
+            specc.load(spec_of(groups=groups))
+        issue = err.value.issues[0]
+        assert issue.path == ("layers", 0, "boltzmann_machine", "groups", "h"), issue.path
+        assert "must be > 0" in issue.message and issue.received == groups["h"]
+
+
 def test_weights_are_symmetric_masked_with_zero_diagonal() -> None:
     m = machine()
     w = m.weight.detach()
@@ -156,3 +165,17 @@ def test_forward_is_damped_mean_field_completion() -> None:
         mf = 0.5 * mf + 0.5 * torch.sigmoid(x @ w[:4, 4:] + mf @ w[4:, 4:] + b[4:])
     with torch.no_grad():
         assert torch.allclose(m(x), mf[:, :4])
+
+
+def test_generated_datasets_are_bounded_before_memory_is_spent() -> None:
+    from specc.data.encoder import Encoder, EncoderParams
+    from specc.data.patterns import RandomPatterns, RandomPatternsParams
+
+    with pytest.raises(SpecError) as err:
+        Encoder.load(EncoderParams(size=100_000, copies=10))
+    issue = err.value.issues[0]
+    assert issue.path == ("train", "data", "copies") and issue.received == 10
+    assert "size x size x copies is 100000000000 values (at most 50,000,000)" in issue.message
+    with pytest.raises(SpecError, match="units x patterns x probes is 1000000000 values"):
+        RandomPatterns.load(RandomPatternsParams(units=100_000, patterns=100, probes=100))
+    assert Encoder.load(EncoderParams(size=4, copies=2)).arrays["x"].shape == (8, 4)
