@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from ..errors import SpecError
 from ..registry import abstract
 from ..types import TensorType
 from .base import Example, Initializer, LayerKind, Params, expect_float, expect_known, shape_error
@@ -196,20 +197,79 @@ def _recurrent_module() -> type:
             steps = []
             for t in range(seq.shape[1]):
                 gh = F.linear(h if rec_mask is None else h * rec_mask, w_hh, b_hh)
-                gx = xs[:, t]
-                if self.cell == "lstm":
-                    i, f, g, o = (gx + gh).chunk(4, dim=-1)
-                    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                    h = torch.sigmoid(o) * torch.tanh(c)
-                elif self.cell == "gru":
-                    xr, xz, xn = gx.chunk(3, dim=-1)
-                    hr, hz, hn = gh.chunk(3, dim=-1)
-                    r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
-                    h = (1 - z) * torch.tanh(xn + r * hn) + z * h
-                else:
-                    h = torch.tanh(gx + gh) if self.cell == "rnn_tanh" else torch.relu(gx + gh)
+                h, c = self._cell(xs[:, t], gh, h, c)
                 steps.append(h)
             return torch.stack(steps, dim=1), h
+
+        def _cell(self, gx: torch.Tensor, gh: torch.Tensor, h: torch.Tensor,
+                  c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            """One step of the cell from the input and recurrent gate products: (h, c)."""
+            if self.cell == "lstm":
+                i, f, g, o = (gx + gh).chunk(4, dim=-1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                return torch.sigmoid(o) * torch.tanh(c), c
+            if self.cell == "gru":
+                xr, xz, xn = gx.chunk(3, dim=-1)
+                hr, hz, hn = gh.chunk(3, dim=-1)
+                r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+                return (1 - z) * torch.tanh(xn + r * hn) + z * h, c
+            return (torch.tanh(gx + gh) if self.cell == "rnn_tanh" else torch.relu(gx + gh)), c
+
+        # -- the stateful protocol (specc.forms): one time step with the state carried --------
+
+        def state_shapes(self) -> dict[str, tuple[int, ...]]:
+            """Per-sample state: ``h`` (and ``c`` for an LSTM), (units,) or (layers, units)."""
+            shape = (self.units,) if self.num_layers == 1 else (self.num_layers, self.units)
+            return {"h": shape, "c": shape} if self.cell == "lstm" else {"h": shape}
+
+        def initial_state(self, batch: int) -> dict[str, torch.Tensor]:
+            w = self.rnn.weight_hh_l0
+            return {k: w.new_zeros((batch, *s)) for k, s in self.state_shapes().items()}
+
+        def step(self, x: torch.Tensor, state: dict[str, torch.Tensor]
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            """One time step: x (N, features) -> the last layer's output (N, units)."""
+            self._one_direction()
+            hs, cs = self._layers(state["h"]), self._layers(state.get("c", state["h"]))
+            rnn, inp, new_h, new_c = self.rnn, x, [], []
+            for layer in range(self.num_layers):
+                b_ih = getattr(rnn, f"bias_ih_l{layer}") if rnn.bias else None
+                b_hh = getattr(rnn, f"bias_hh_l{layer}") if rnn.bias else None
+                gx = F.linear(inp, getattr(rnn, f"weight_ih_l{layer}"), b_ih)
+                gh = F.linear(hs[layer], getattr(rnn, f"weight_hh_l{layer}"), b_hh)
+                inp, c = self._cell(gx, gh, hs[layer], cs[layer])
+                new_h.append(inp)
+                new_c.append(c)
+            out = {"h": self._stack(new_h)}
+            if self.cell == "lstm":
+                out["c"] = self._stack(new_c)
+            return inp, out
+
+        def run(self, x: torch.Tensor, state: dict[str, torch.Tensor]
+                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            """The fused op over a whole sequence x (N, T, features) from ``state``: the
+            outputs of every step (N, T, units) and the final state."""
+            self._one_direction()
+            h0 = self._layers(state["h"]).contiguous()
+            if self.cell == "lstm":
+                seq, (h, c) = self.rnn(x, (h0, self._layers(state["c"]).contiguous()))
+                return seq, {"h": self._stack(list(h)), "c": self._stack(list(c))}
+            seq, h = self.rnn(x, h0)
+            return seq, {"h": self._stack(list(h))}
+
+        def _layers(self, s: torch.Tensor) -> torch.Tensor:
+            """A state (N, units) or (N, layers, units) as (layers, N, units) (torch's
+            layout; indexing gives one (N, units) tensor per layer)."""
+            return s[None] if self.num_layers == 1 else s.transpose(0, 1)
+
+        def _stack(self, per_layer: list[torch.Tensor]) -> torch.Tensor:
+            return per_layer[0] if self.num_layers == 1 else torch.stack(per_layer, dim=1)
+
+        def _one_direction(self) -> None:
+            if self.directions != 1:
+                raise SpecError("a bidirectional layer reads the sequence backwards too, so "
+                                "it cannot run one time step at a time",
+                                hint="the step form needs unidirectional recurrent layers")
 
     return Recurrent
 
@@ -218,6 +278,7 @@ def _recurrent_module() -> type:
 class _Recurrent(LayerKind):
     category = "recurrent"
     feature_axis = -1
+    stateful = True  # the module has state_shapes/initial_state/step (specc.forms)
     Params: ClassVar[type[RecurrentParams]]
 
     @classmethod

@@ -106,25 +106,52 @@ def _module() -> type:
             self.state: torch.Tensor | None = None
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            u = x + self.shift if self.shift else x
-            u = torch.tanh(u) if self.squash else u
             h0 = self.state if self.carry and self.state is not None else \
-                u.new_zeros(u.shape[0], self.units)
-            exporting = torch.compiler.is_compiling() or torch.jit.is_tracing()
-            if self.sparse and not exporting and u.device.type == "cpu" and not (
-                    torch.is_grad_enabled() and u.requires_grad):
-                seq = self._sparse_loop(u, h0)
-            elif self.leak == 1.0:
-                zero = torch.zeros_like(self.bias)
-                seq, _ = torch.rnn_tanh(u, h0[None], [self.w_in, self.w, self.bias, zero], True,
-                                        1, 0.0, False, False, True)
-            elif exporting:
-                seq = self._scan(u, h0)
-            else:
-                seq = self._loop(u, h0)
+                x.new_zeros(x.shape[0], self.units)
+            seq = self._sequence(self._transform(x), h0)
             if self.carry:
                 self.state = seq[:, -1].detach()
             return seq
+
+        def _transform(self, x: torch.Tensor) -> torch.Tensor:
+            u = x + self.shift if self.shift else x
+            return torch.tanh(u) if self.squash else u
+
+        # -- the stateful protocol (specc.forms) ---------------------------------------------
+
+        def state_shapes(self) -> dict[str, tuple[int, ...]]:
+            return {"h": (self.units,)}
+
+        def initial_state(self, batch: int) -> dict[str, torch.Tensor]:
+            return {"h": self.w.new_zeros(batch, self.units)}
+
+        def step(self, x: torch.Tensor, state: dict[str, torch.Tensor]
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            """One time step: x (N, features) -> the new state (N, units), also the output."""
+            drive = nn.functional.linear(self._transform(x), self.w_in, self.bias)
+            h, a = state["h"], self.leak
+            nxt = torch.tanh(drive + h @ self.w.T)
+            h = nxt if a == 1.0 else (1 - a) * h + a * nxt
+            return h, {"h": h}
+
+        def run(self, x: torch.Tensor, state: dict[str, torch.Tensor]
+                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            """A whole sequence x (N, T, features) from ``state``: (N, T, units), final."""
+            seq = self._sequence(self._transform(x), state["h"])
+            return seq, {"h": seq[:, -1]}
+
+        def _sequence(self, u: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
+            """The states after every step of u (N, T, features) from h0 (N, units)."""
+            exporting = torch.compiler.is_compiling() or torch.jit.is_tracing()
+            if self.sparse and not exporting and u.device.type == "cpu" and not (
+                    torch.is_grad_enabled() and u.requires_grad):
+                return self._sparse_loop(u, h0)
+            if self.leak == 1.0:
+                zero = torch.zeros_like(self.bias)
+                seq, _ = torch.rnn_tanh(u, h0[None], [self.w_in, self.w, self.bias, zero], True,
+                                        1, 0.0, False, False, True)
+                return seq
+            return self._scan(u, h0) if exporting else self._loop(u, h0)
 
         def _loop(self, u: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
             drive = nn.functional.linear(u, self.w_in, self.bias)
@@ -193,6 +220,7 @@ class Reservoir(LayerKind):
     Params = ReservoirParams
     category = "recurrent"
     feature_axis = -1
+    stateful = True  # the module has state_shapes/initial_state/step (specc.forms)
     examples = (
         Example("reservoir: {units: 6, density: 0.5}", ((7, 3),), (7, 6)),
         Example("reservoir: {units: 8, density: 0.5, leak: 0.3, bias_scaling: 0.5}", ((None, 2),), (None, 8)),
