@@ -1,0 +1,415 @@
+"""``adversarial``: a generator and a discriminator trained against each other (GAN).
+
+Each step takes a batch of real samples: the discriminator (a logit; the sigmoid is in the
+loss) learns real from generated, and every ``d_steps`` steps the generator learns to fool it,
+with the non-saturating loss (-log D(G(z))) by default or the original minimax one. The noise
+is N(0, 1), drawn from the regime's own seeded generator (saved with ``last`` for exact
+resume). One-sided label smoothing sets the real target to 1 - s. An exponential moving
+average of the generator's weights (``ema``) is what samples, metrics, checkpoints' weights and
+exports use; the live generator's weights travel in the ``last`` checkpoint's state. Every
+``grid.every`` epochs a fixed noise batch draws ``samples/epoch_###.png`` into the run folder,
+and a watchdog warns when the discriminator's loss stays below a floor for several epochs.
+Each network has its own optimizer, schedule and clipping (:mod:`specc.train.multinet`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ..errors import SpecError, did_you_mean
+from ..spec.choices import Section
+from ..spec.training import GradientConfig, OptimizerChoice, ScheduleChoice
+from .epoch import EpochRegime
+
+log = logging.getLogger(__name__)
+NOISE_SEED = 104_729  # offsets of the noise and fixed-grid generators from train.seed
+GRID_SEED = 7_368_787
+NONE = "none"  # the monitor of a run without metrics: never logged, so no `best`
+
+
+class Grid(Section):
+    n: int = Field(64, ge=1, le=1024, description="Samples in the fixed noise batch.")
+    every: int = Field(1, ge=0, description="Draw samples/epoch_###.png every N epochs "
+                       "(0: never).")
+
+
+class Watchdog(Section):
+    d_loss_below: float = Field(0.05, gt=0, description="The discriminator wins outright when "
+                                "its epoch loss is below this.")
+    epochs: int = Field(3, ge=1, description="Warn after this many such epochs in a row.")
+
+
+class AdversarialConfig(GradientConfig):
+    """A generator and a discriminator trained against each other."""
+
+    loss: Literal["non_saturating", "minimax"] = Field(  # type: ignore[assignment]
+        "non_saturating", description="Generator loss: -log D(G(z)) (non_saturating) or "
+        "log(1 - D(G(z))) (minimax).")
+    optimizers: dict[str, OptimizerChoice] | None = Field(
+        None, description="Optimizer per network (name -> choice); others use `optimizer`.")
+    schedules: dict[str, ScheduleChoice] | None = Field(
+        None, description="Schedule per network; others use `schedule`.")
+    generator: str = Field("generator", description="The generator network (one input: "
+                           "the noise z).")
+    discriminator: str = Field("discriminator", description="The discriminator network (one "
+                               "input, one output: a single logit).")
+    d_steps: int = Field(1, ge=1, description="Discriminator steps per generator step.")
+    label_smoothing: float = Field(0.0, ge=0, lt=0.5, description="One-sided: the real "
+                                   "target is 1 - label_smoothing.")
+    ema: float | None = Field(0.999, gt=0, lt=1, description="Decay of the generator's "
+                              "moving average used for samples, metrics and export (null: off).")
+    grid: Grid = Field(default_factory=Grid, description="The fixed noise batch drawn "
+                       "into the run folder.")
+    watchdog: Watchdog | None = Field(default_factory=Watchdog, description="Warn when the "
+                                      "discriminator wins outright (null: off).")
+
+    def cross_check(self) -> list[SpecError]:
+        errs = super().cross_check()
+        if self.losses:
+            errs.append(SpecError("the adversarial regime sets its own losses; choose the "
+                                  "generator's with loss: non_saturating | minimax",
+                                  path=("losses",)))
+        for field, default in (("precision", "fp32"), ("accumulate", 1), ("compile", False)):
+            value = getattr(self, field, default)
+            if value not in (default, "auto"):
+                errs.append(SpecError(f"the adversarial regime trains with {field} "
+                                      f"{default!r} only", path=(field,), received=value))
+        return errs
+
+    def check_networks(self, networks: dict[str, Any], layers: Any) -> list[SpecError]:
+        from .multinet import check_tables
+
+        if len(networks) < 2:
+            return [SpecError(f"regime 'adversarial' trains a generator and a discriminator; "
+                              f"this spec has {len(networks)} network", path=("regime",),
+                              hint="declare both under networks: {generator: ..., "
+                              "discriminator: ...}")]
+        errs = check_tables(self, networks)
+        for field in ("generator", "discriminator"):
+            name = getattr(self, field)
+            if name not in networks:
+                errs.append(SpecError(f"no network '{name}'", path=(field,), received=name,
+                                      hint=did_you_mean(name, networks)
+                                      or "networks: " + ", ".join(networks)))
+        if errs:
+            return errs
+        return _check_pair(networks[self.generator], networks[self.discriminator])
+
+    def default_monitor(self, has_val: bool) -> tuple[str, str]:
+        """The first metric (e.g. ``val_judge_ratio``); without one nothing picks a ``best``
+        checkpoint (losses of a GAN do not say which epoch is better): ``last`` is used."""
+        if self.early_stopping is not None:
+            return super().default_monitor(has_val)
+        if not self.metrics:
+            return NONE, "max"
+        from .metrics import metric_key
+
+        key = metric_key(self.metrics[0])
+        return ("val_" if has_val else "") + key, "auto"
+
+
+def _check_pair(gen: Any, disc: Any) -> list[SpecError]:
+    """One noise input for the generator, one input for the discriminator that its output
+    fits, one logit out of the discriminator."""
+    errs = []
+    if len(gen.inputs) != 1 or len(gen.outputs) != 1:
+        errs.append(SpecError(f"the generator '{gen.name}' needs one input (the noise) and one "
+                              f"output; it has {len(gen.inputs)} and {len(gen.outputs)}",
+                              path=("generator",)))
+    if len(disc.inputs) != 1 or len(disc.outputs) != 1:
+        errs.append(SpecError(f"the discriminator '{disc.name}' needs one input and one output; "
+                              f"it has {len(disc.inputs)} and {len(disc.outputs)}",
+                              path=("discriminator",)))
+    if errs:
+        return errs
+    out = gen.type_of(gen.outputs[0])
+    (name, inp), = disc.inputs.items()
+    if tuple(out.shape) != tuple(inp.shape):
+        errs.append(SpecError(f"the generator's output (shape {list(out.shape)}) does not fit "
+                              f"the discriminator's input '{name}' (shape {list(inp.shape)})",
+                              path=("generator",), received=list(out.shape),
+                              hint="make the generator end in the discriminator's input shape"))
+    score = disc.type_of(disc.outputs[0])
+    if score.numel() != 1:
+        errs.append(SpecError(f"the discriminator must end in one logit; its output has shape "
+                              f"{list(score.shape)}", path=("discriminator",),
+                              hint="end it with dense: {units: 1} (no activation)"))
+    return errs
+
+
+class Adversarial(EpochRegime):
+    """GAN training: alternating discriminator and generator steps (see the module doc)."""
+
+    name = "adversarial"
+    aliases = ("gan",)
+    Config = AdversarialConfig
+    targets = "none"
+    own_metrics = {"d_loss": "max", "g_loss": "min", "d_real": "min", "d_fake": "max"}
+
+    # -- setup --------------------------------------------------------------------------------
+    def build_models(self) -> None:
+        from .shared import Network
+
+        s, cfg = self.session, self.cfg
+        self.gen = Network(s, s.spec.network(cfg.generator), s.build(cfg.generator))
+        self.disc = Network(s, s.spec.network(cfg.discriminator),
+                            s.build(cfg.discriminator, seed_offset=1))
+        self.G, self.D = self.gen.net, self.disc.net
+        self.ema = None
+        if cfg.ema is not None:
+            self.ema = s.build(cfg.generator)
+            self.ema.load_state_dict(self.G.state_dict())
+            self.ema.requires_grad_(False)
+        self.models = {cfg.generator: self.G, cfg.discriminator: self.D}
+
+    def setup(self) -> None:
+        import torch
+
+        from .multinet import NetOptim
+
+        s, cfg = self.session, self.cfg
+        self.build_models()
+        for i, ch in enumerate(cfg.metrics):
+            if not _split_metric(ch.name):
+                raise s.locate(SpecError(f"metric '{ch.name}' compares predictions with "
+                                         "targets; a GAN has none", path=("train", "metrics", i),
+                                         hint="use a metric that reads generated samples "
+                                         "(judge)"))
+        self.input = next(iter(self.disc.graph.inputs))
+        self.data = s.tensor_data(self.disc.graph.inputs, {})
+        self.opt = {cfg.generator: NetOptim(cfg, cfg.generator, self.G),
+                    cfg.discriminator: NetOptim(cfg, cfg.discriminator, self.D)}
+        self.noise_gen = torch.Generator(device=s.device).manual_seed(cfg.seed + NOISE_SEED)
+        self.d_params = [p for p in self.D.parameters() if p.requires_grad]
+        self.real_target = 1.0 - cfg.label_smoothing
+        self.d_wins = 0
+        self.G.eval()  # the first train_step sets train mode
+        self.reset_epoch()
+
+    # -- steps --------------------------------------------------------------------------------
+    def train_step(self, batch: Any) -> float:
+        import torch
+        from torch.nn.functional import binary_cross_entropy_with_logits as bce
+
+        from .gan_samples import noise
+
+        cfg = self.cfg
+        if not self.G.training:
+            self.gen.train_mode()
+            self.disc.train_mode()
+        real = batch.inputs[self.input]
+        n = real.shape[0]
+        g_step = (self.global_step + 1) % cfg.d_steps == 0
+        z = noise(self.gen.graph, n, self.noise_gen, real.device)
+        with torch.set_grad_enabled(g_step):
+            fake = self.G(z)
+        real_logit = self.D(real).reshape(n)
+        fake_logit = self.D(fake.detach()).reshape(n)
+        d_loss = bce(real_logit, torch.full_like(real_logit, self.real_target)) \
+            + bce(fake_logit, torch.zeros_like(fake_logit))
+        d_value = self.check_finite(d_loss)
+        d_opt = self.opt[cfg.discriminator]
+        d_opt.zero_grad()
+        d_loss.backward()
+        d_opt.step()
+        with torch.no_grad():
+            self.sums[0] += d_value * n
+            self.sums[1] += float(torch.sigmoid(real_logit).sum())
+            self.sums[2] += float(torch.sigmoid(fake_logit).sum())
+            self.sums[3] += n
+        if g_step:
+            self._generator_step(fake, n)
+        return d_value
+
+    def _generator_step(self, fake: Any, n: int) -> None:
+        import torch
+        from torch.nn.functional import binary_cross_entropy_with_logits as bce
+
+        cfg = self.cfg
+        for p in self.d_params:  # no weight gradients for D: it only passes them on
+            p.requires_grad_(False)
+        try:
+            logit = self.D(fake).reshape(n)
+        finally:
+            for p in self.d_params:
+                p.requires_grad_(True)
+        if cfg.loss == "non_saturating":
+            g_loss = bce(logit, torch.ones_like(logit))
+        else:
+            g_loss = -bce(logit, torch.zeros_like(logit))
+        g_value = self.check_finite(g_loss)
+        g_opt = self.opt[cfg.generator]
+        g_opt.zero_grad()
+        g_loss.backward()
+        g_opt.step()
+        self.sums[4] += g_value * n
+        self.sums[5] += n
+        if self.ema is not None:
+            update_ema(self.ema, self.G, cfg.ema)
+
+    def reset_epoch(self) -> None:
+        # d_loss sum, D(real) sum, D(fake) sum, D samples, g_loss sum, G samples
+        self.sums = [0.0] * 6
+
+    def running_logs(self) -> dict[str, float]:
+        d, r, f, n, g, m = self.sums
+        return {"d_loss": d / max(n, 1), "g_loss": g / max(m, 1), "d_real": r / max(n, 1),
+                "d_fake": f / max(n, 1)}
+
+    def epoch_logs(self) -> dict[str, float]:
+        return self.running_logs()
+
+    def end_epoch(self, epoch: int, logs: dict[str, float]) -> None:
+        for o in self.opt.values():
+            o.end_epoch(logs)
+        self._watchdog(epoch, logs)
+        every = self.cfg.grid.every
+        if self.session.writes and every and (epoch + 1) % every == 0:
+            self.draw_grid(epoch)
+
+    def learning_rate(self) -> float | None:
+        return self.opt[self.cfg.generator].learning_rate()
+
+    def _watchdog(self, epoch: int, logs: dict[str, float]) -> None:
+        wd = self.cfg.watchdog
+        if wd is None:
+            return
+        self.d_wins = self.d_wins + 1 if logs["d_loss"] < wd.d_loss_below else 0
+        if self.d_wins >= wd.epochs:
+            text = (f"warning: the discriminator wins outright: d_loss below "
+                    f"{wd.d_loss_below} for {self.d_wins} epochs (epoch {epoch + 1}, d_loss "
+                    f"{logs['d_loss']:.4g}); the generator has likely lost (lower the "
+                    f"discriminator's learning rate, add label_smoothing, or restart)")
+            self.session.progress.note(text)
+            log.warning(text)
+            if self.session.writes:
+                with open(self.session.run.path / "warnings.log", "a") as fh:  # type: ignore[union-attr]
+                    fh.write(text + "\n")
+
+    # -- samples and evaluation ---------------------------------------------------------------
+    @property
+    def sampler(self) -> Any:
+        """The generator that samples: the moving average when kept."""
+        return self.ema if self.ema is not None else self.G
+
+    def generate(self, n: int, seed: int) -> Any:
+        """``n`` samples in the dataset's raw units, from codes seeded by ``seed``."""
+        import torch
+
+        from .gan_samples import generate, invert
+
+        out = generate(self.sampler, self.gen.graph, n, seed, self.session.device).numpy()
+        t = self.disc.graph.inputs[self.input]
+        rec = self.data.prepared.preprocess.get(self.input)
+        return torch.from_numpy(invert(rec, out, t))
+
+    def draw_grid(self, epoch: int) -> None:
+        """``samples/epoch_###.png`` of the fixed noise batch."""
+        from .gan_samples import generate, save_samples, to_unit
+
+        run = self.session.run
+        folder = run.path / "samples"  # type: ignore[union-attr]
+        folder.mkdir(exist_ok=True)
+        cfg = self.cfg
+        out = generate(self.sampler, self.gen.graph, cfg.grid.n, cfg.seed + GRID_SEED,
+                       self.session.device).numpy()
+        t = self.disc.graph.inputs[self.input]
+        imgs = to_unit(self.data.prepared.preprocess.get(self.input), out, t)
+        save_samples(imgs, tuple(t.shape), folder / f"epoch_{epoch + 1:03d}.png",
+                     f"{self.session.spec.name}: epoch {epoch + 1}")
+
+    def evaluate(self, split: str) -> dict[str, float]:
+        """The discriminator on the split's real samples and as many generated ones (losses
+        and mean probabilities), and the split metrics (``generate`` in their context)."""
+        import torch
+        from torch.nn.functional import binary_cross_entropy_with_logits as bce
+
+        from .gan_samples import generate
+        from .metrics import evaluate_split, split_context
+
+        dev = self.session.device
+        part = self.data.parts[split]
+        self.D.eval()
+        fake = generate(self.sampler, self.gen.graph, part.n, self.cfg.seed + GRID_SEED + 1, dev)
+        sums = [0.0] * 4
+        bs = self.batch_size()
+        with torch.no_grad():
+            for i, batch in enumerate(part.batches(bs, dev)):
+                r = self.D(batch.inputs[self.input]).reshape(-1)
+                f = self.D(fake[i * bs:i * bs + batch.size].to(dev)).reshape(-1)
+                sums[0] += float(bce(r, torch.ones_like(r), reduction="sum")
+                                 + bce(f, torch.zeros_like(f), reduction="sum"))
+                sums[1] += float(torch.sigmoid(r).sum())
+                sums[2] += float(torch.sigmoid(f).sum())
+                sums[3] += float(bce(f, torch.ones_like(f), reduction="sum"))
+        self.G.eval()  # train_step restores train mode
+        n = max(part.n, 1)
+        out = {"d_loss": sums[0] / n, "d_real": sums[1] / n, "d_fake": sums[2] / n,
+               "g_loss": sums[3] / n}
+        ctx = split_context(self.data, split, self.predict, self.D)
+        ctx.extras = {**ctx.extras, "generate": self.generate}
+        return {**out, **evaluate_split(list(self.cfg.metrics), ctx)}
+
+    def predict(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The discriminator's probability that each given sample is real."""
+        import torch
+
+        out = self.disc.predict(inputs)
+        return {k: torch.sigmoid(v) for k, v in out.items()}
+
+    @property
+    def predict_graph(self) -> Any:
+        """The network :meth:`predict` runs (its inputs and outputs)."""
+        return self.disc.graph
+
+    # -- weights and state --------------------------------------------------------------------
+    def weights(self) -> dict[str, Any]:
+        """The sampling generator (EMA) and the discriminator, prefixed by network."""
+        cfg = self.cfg
+        return {**{f"{cfg.generator}.{k}": v for k, v in self.sampler.state_dict().items()},
+                **{f"{cfg.discriminator}.{k}": v for k, v in self.D.state_dict().items()}}
+
+    def load_weights(self, state: dict[str, Any]) -> None:
+        """Both networks; the generator's weights go to the live one as well (its own are
+        restored from the ``last`` state when resuming)."""
+        super().load_weights(state)
+        if self.ema is not None:
+            self.ema.load_state_dict(self.G.state_dict())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizers": {k: o.state_dict() for k, o in self.opt.items()},
+                "live_generator": dict(self.G.state_dict()) if self.ema is not None else None,
+                "noise": self.noise_gen.get_state(), "sums": list(self.sums),
+                "d_wins": self.d_wins}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for k, o in self.opt.items():
+            o.load_state_dict(state["optimizers"][k])
+        if state.get("live_generator") is not None:
+            self.G.load_state_dict(state["live_generator"])
+        self.noise_gen.set_state(state["noise"].cpu() if hasattr(state["noise"], "cpu")
+                                 else state["noise"])
+        self.sums = [float(v) for v in state["sums"]]
+        self.d_wins = int(state["d_wins"])
+
+
+def update_ema(ema: Any, model: Any, decay: float) -> None:
+    """``ema`` <- decay * ema + (1 - decay) * ``model`` (parameters); buffers copied."""
+    import torch
+
+    with torch.no_grad():
+        e = list(ema.parameters())
+        torch._foreach_mul_(e, decay)
+        torch._foreach_add_(e, list(model.parameters()), alpha=1 - decay)
+        for b, src in zip(ema.buffers(), model.buffers(), strict=True):
+            b.copy_(src)
+
+
+def _split_metric(name: str) -> bool:
+    from ..entries import SplitMetric
+    from ..registry import current
+
+    return issubclass(current().metrics.get(name), SplitMetric)

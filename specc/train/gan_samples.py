@@ -1,0 +1,111 @@
+"""Samples of a trained generator: drawn from seeded noise, mapped back to the dataset's raw
+units (the run's input preprocessing inverted) or to [0, 1] for pictures, and sample grids.
+
+The adversarial regime draws its fixed-noise grid every epoch and gives the ``generate``
+callable to metrics; ``specc sample`` on a GAN run draws a grid of the (EMA) generator's
+samples. Torch is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import SpecError
+
+if TYPE_CHECKING:
+    import torch
+
+CHUNK = 256  # samples per generator forward
+
+
+def noise(graph: Any, n: int, gen: torch.Generator, device: Any = None) -> torch.Tensor:
+    """``n`` N(0, 1) codes for the generator ``graph``'s one input, drawn from ``gen``."""
+    import torch
+
+    shape = tuple(next(iter(graph.inputs.values())).shape)
+    return torch.randn((n, *shape), generator=gen, device=gen.device).to(device or gen.device)
+
+
+def generate(module: Any, graph: Any, n: int, seed: int, device: Any = None) -> torch.Tensor:
+    """``n`` samples of ``module`` (in eval mode, no gradients) from codes seeded by ``seed``,
+    in the network's own units, on the CPU."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    was = module.training
+    module.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, n, CHUNK):
+            z = noise(graph, min(CHUNK, n - i), gen).to(device or "cpu")
+            y = module(z)
+            out.append((y[0] if isinstance(y, tuple) else y).float().cpu())
+    module.train(was)
+    return torch.cat(out) if out else torch.zeros((0,))
+
+
+def invert(rec: dict[str, Any] | None, x: np.ndarray, t: Any) -> np.ndarray:
+    """Raw units of samples ``x`` preprocessed by record ``rec`` (its steps undone, last
+    first)."""
+    from ..data.prepare import preprocess_steps
+
+    if not rec:
+        return x
+    x = x.astype(np.float32, copy=True)
+    for op, c in reversed(preprocess_steps(rec, t, x.ndim)):
+        if op == "mul":
+            x /= c
+        elif op == "sub":
+            x += c
+        else:
+            x *= c
+    return x
+
+
+def to_unit(rec: dict[str, Any] | None, x: np.ndarray, t: Any) -> np.ndarray:
+    """Samples as pictures in [0, 1]: raw units over the data's maximum (``scale: unit``),
+    else the whole batch min-max scaled with one range."""
+    raw = invert(rec, x, t)
+    if rec and rec.get("scale") == "unit":
+        return np.clip(raw / float(rec["max"]), 0.0, 1.0)
+    lo, hi = float(raw.min()), float(raw.max())
+    return (raw - lo) / (hi - lo if hi - lo > 1e-12 else 1.0)
+
+
+def save_samples(images: np.ndarray, shape: tuple[int | None, ...], output: str | Path,
+                 title: str) -> Path:
+    """A grid of samples (values in [0, 1]) as an image file, 8 (or sqrt n) a row."""
+    import math
+
+    from ..viz import image_shape, save_grid
+
+    imgs = images.reshape((len(images), *image_shape(shape)))
+    cols = max(1, min(len(imgs), max(8, math.isqrt(len(imgs)))))
+    return save_grid([("", imgs)], output, title, cols=cols)
+
+
+def sample_run(run: str | Path, output: str | Path, *, n: int | None, seed: int,
+               checkpoint: str) -> Path:
+    """``specc sample`` on an adversarial run: a grid of ``n`` (64) samples of the checkpoint's
+    generator (the EMA weights when the run keeps them) from codes seeded by ``seed``."""
+    from ..runs.folder import load_run
+    from .api import load_model
+
+    spec, _, info = load_run(run, checkpoint)
+    cfg = spec.train
+    graph = spec.network(cfg.generator)
+    model = load_model(run, cfg.generator, info["checkpoint"])
+    rec = ((info.get("data") or {}).get("preprocess") or {})
+    disc = spec.network(cfg.discriminator)
+    name, t = next(iter(disc.inputs.items()))
+    out = generate(model, graph, n or 64, seed).numpy()
+    ema = " (EMA)" if cfg.ema is not None else ""
+    title = (f"{spec.name}: generator{ema} samples ({info['checkpoint']} checkpoint, epoch "
+             f"{info['epoch']}, seed {seed})")
+    if not isinstance(rec.get(name), dict) and rec.get(name) is not None:
+        raise SpecError("the run's data.json has a malformed preprocessing record",
+                        path=("preprocess", name))
+    return save_samples(to_unit(rec.get(name), out, t), tuple(t.shape), output, title)
