@@ -64,14 +64,15 @@ def _load(spec_or_path: Any, overrides: list[str]) -> Any:
 def train(spec_or_path: Any = None, *, out: str | Path | None = None, overrides: Any = (),
           resume: str | Path | bool | None = None, device: str = "auto", quiet: bool = False,
           epochs: int | None = None, seed: int | None = None, nproc: int = 1,
-          progress: str | None = None, overwrite: bool = False) -> Run:
+          progress: Any = None, overwrite: bool = False) -> Run:
     """Train a spec (path, built-in name, dict or Spec) and return the :class:`Run`.
 
     ``resume``: a run directory (or True with ``spec_or_path`` a run directory) to continue
     from its ``last`` checkpoint. ``out``: the run directory (default
     ``runs/<name>/<timestamp>``). ``epochs``/``seed`` override ``train.epochs``/``train.seed``.
     ``nproc`` > 1 trains data-parallel in that many processes (torch.distributed).
-    ``progress``: bar, lines or quiet (default: bar on a terminal, else lines).
+    ``progress``: bar, lines or quiet (default: bar on a terminal, else lines), or a
+    :class:`~specc.train.progress.Progress` (a sweep's trial reads each epoch's logs there).
     ``overwrite``: replace an earlier run in ``out`` (a non-empty folder that is not a run is
     always refused). A lock file keeps a second training out of the folder meanwhile.
     """
@@ -134,7 +135,7 @@ def _final_logs(path: Path) -> dict[str, Any]:
     return rows[-1] if rows else {}
 
 
-def run_training(spec: Any, path: Path, *, resume: bool, device: str, progress: str,
+def run_training(spec: Any, path: Path, *, resume: bool, device: str, progress: Any,
                  dist: Any = None) -> Run:
     """Train in this process (one rank of a multi-process run when ``dist`` is given)."""
     from ..backends.torch.build import resolve_device
@@ -163,7 +164,8 @@ def run_training(spec: Any, path: Path, *, resume: bool, device: str, progress: 
         tdist.barrier()
     import torch
 
-    prog = Progress(progress if dist.main else "quiet")
+    prog = progress if isinstance(progress, Progress) else \
+        Progress(progress if dist.main else "quiet")
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     session = Session(spec, spec.train, device=dev, run=run, progress=prog, dist=dist,
                       resume=resume)
@@ -359,13 +361,42 @@ def predict_values_and_labels(run: str | Path, inputs: Any, *, device: str = "cp
     import numpy as np
     import torch
 
-    from ..data.prepare import apply_preprocess
     from ..runs.folder import read_data_record
 
     run = resolve_run(run)
     spec, regime, _ = load_regime(run, checkpoint=checkpoint, device=device)
     graph = spec.graph
     record = read_data_record(run)
+    tensors = input_tensors(run, spec, record, inputs)
+    with torch.no_grad():
+        outs = regime.predict(tensors)
+    values, named = {}, {}
+    classes = record.get("classes") or {}
+    for o, v in outs.items():
+        v = v.cpu().numpy()
+        ts = (record.get("target_scale") or {}).get(o)
+        if ts:
+            v = v * np.asarray(ts["scale"], np.float32) + np.asarray(ts["shift"], np.float32)
+        values[o] = named[o] = v
+        if o in classes:
+            axis = graph.type_of(o).feature_axis
+            idx = v.argmax(axis=axis + 1 if axis >= 0 else axis)
+            names = _labels(spec, record.get("labels"), classes[o])
+            named[o] = np.asarray(names, dtype=object)[idx]
+    if len(values) > 1:
+        return values, named
+    return next(iter(values.values())), next(iter(named.values()))
+
+
+def input_tensors(run: Path, spec: Any, record: dict[str, Any], inputs: Any) -> dict[str, Any]:
+    """Raw ``inputs`` (an array, or a dict by input name) as the tensors the run's network
+    reads: shaped and preprocessed as in training (``record``: the run's data.json)."""
+    import numpy as np
+    import torch
+
+    from ..data.prepare import apply_preprocess
+
+    graph = spec.graph
     pre = record.get("preprocess") or {}
     arrays = inputs if isinstance(inputs, dict) else {next(iter(graph.inputs)): inputs}
     tensors = {}
@@ -396,24 +427,7 @@ def predict_values_and_labels(run: str | Path, inputs: Any, *, device: str = "cp
                                 hint="data.json was changed; train the run again") from None
         tensors[name] = torch.from_numpy(np.ascontiguousarray(
             x, dtype=np.int64 if t.dtype.startswith("int") else np.float32))
-    with torch.no_grad():
-        outs = regime.predict(tensors)
-    values, named = {}, {}
-    classes = record.get("classes") or {}
-    for o, v in outs.items():
-        v = v.cpu().numpy()
-        ts = (record.get("target_scale") or {}).get(o)
-        if ts:
-            v = v * np.asarray(ts["scale"], np.float32) + np.asarray(ts["shift"], np.float32)
-        values[o] = named[o] = v
-        if o in classes:
-            axis = graph.type_of(o).feature_axis
-            idx = v.argmax(axis=axis + 1 if axis >= 0 else axis)
-            names = _labels(spec, record.get("labels"), classes[o])
-            named[o] = np.asarray(names, dtype=object)[idx]
-    if len(values) > 1:
-        return values, named
-    return next(iter(values.values())), next(iter(named.values()))
+    return tensors
 
 
 def _batched(x: Any, t: Any) -> Any:

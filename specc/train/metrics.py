@@ -50,12 +50,25 @@ def split_context(data: Any, split: str, predict: Callable[[dict[str, Any]], dic
 
 
 def evaluate_split(choices: list[Any], ctx: SplitContext) -> dict[str, float]:
-    """The whole-split metrics among ``choices`` (entries with ``evaluate``) on ``ctx``."""
-    out = {}
-    for ch in choices:
+    """The whole-split metrics among ``choices`` (entries with ``evaluate``; ``choices`` are
+    ``train.metrics`` in order) on ``ctx``. A metric may log several columns (a dict from
+    ``evaluate``); its errors with a path inside its own parameters (not starting at
+    ``train``) are placed at its entry, ``train.metrics[i].<name>``."""
+    from ..errors import SpecError
+
+    out: dict[str, float] = {}
+    for i, ch in enumerate(choices):
         entry = current().metrics.get(ch.name)
-        if issubclass(entry, SplitMetric):
-            out[entry.key(ch.params)] = float(entry.evaluate(ch.params, ctx))
+        if not issubclass(entry, SplitMetric):
+            continue
+        try:
+            value = entry.evaluate(ch.params, ctx)
+        except SpecError as err:
+            if err.issues and err.issues[0].path[:1] != ("train",):
+                raise err.prefixed(("train", "metrics", i, ch.name)) from None
+            raise
+        columns = value if isinstance(value, dict) else {entry.key(ch.params): value}
+        out.update({k: float(v) for k, v in columns.items()})
     return out
 
 
