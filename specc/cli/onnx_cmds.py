@@ -37,6 +37,12 @@ MAX_ROWS = 20
                    "target scaling (by default they are ops of the graph, so the model takes "
                    "raw inputs as 'specc predict' does).")
 @click.option("--keep-failed", is_flag=True, help="Keep a model that fails the parity check.")
+@click.option("--form", help="Export this inference form the spec declares (forms:), e.g. "
+              "step, to NAME.onnx in the run directory.")
+@click.option("--inputs", "cut_inputs", metavar="A,B", default="",
+              help="Export the sub-graph fed at these nodes (comma-separated).")
+@click.option("--outputs", "cut_outputs", metavar="C,D", default="",
+              help="Export the sub-graph up to these nodes (comma-separated).")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
               help="Initialisation seed (specs).")
 @set_option
@@ -44,9 +50,12 @@ MAX_ROWS = 20
 @handle_errors
 def export(source: str, output: str | None, weights: str | None, network: str | None,
            opset: int | None, exporter: str, quantize: str | None, int8_weights: str,
-           bare: bool, keep_failed: bool, seed: int, overrides: tuple[str, ...],
-           plugins: tuple[str, ...]) -> None:
-    """Export a spec or a trained run to ONNX, check it and compare it with PyTorch."""
+           bare: bool, keep_failed: bool, form: str | None, cut_inputs: str, cut_outputs: str,
+           seed: int, overrides: tuple[str, ...], plugins: tuple[str, ...]) -> None:
+    """Export a spec or a trained run to ONNX, check it and compare it with PyTorch.
+
+    With --form NAME, export one of the spec's inference forms instead (step, greedy_decode,
+    free_run, cut); with --inputs/--outputs, the sub-graph between those nodes."""
     from ..backends.onnx import DEFAULT_OPSET
     from ..backends.onnx import export as do_export
 
@@ -55,7 +64,8 @@ def export(source: str, output: str | None, weights: str | None, network: str | 
         result = do_export(source, output, network=network, weights=weights,
                            opset=opset or DEFAULT_OPSET, exporter=exporter, quantize=quantize,
                            int8_weights=int8_weights, keep_failed=keep_failed,
-                           overrides=overrides, seed=seed, preprocess=not bare)
+                           overrides=overrides, seed=seed, preprocess=not bare, form=form,
+                           inputs=_names(cut_inputs), outputs=_names(cut_outputs))
     except SpecError as err:
         parity = getattr(err, "parity", None)
         if parity is not None:
@@ -169,6 +179,10 @@ def _print(renderable: Any) -> None:
 
     width = 110 if sys.stdout.isatty() else 1000
     Console(highlight=False, soft_wrap=False, emoji=False, width=width).print(renderable)
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
 
 
 def _size(n: int) -> str:

@@ -54,16 +54,28 @@ def export(source: Any, output: str | Path | None = None, *, network: str | None
            weights: str | Path | None = None, opset: int = DEFAULT_OPSET,
            exporter: str = "auto", quantize: str | None = None, keep_failed: bool = False,
            overrides: Sequence[str] = (), seed: int = 0, int8_weights: str = "auto",
-           tolerance: float = TOLERANCE, preprocess: bool = True) -> ExportResult:
+           tolerance: float = TOLERANCE, preprocess: bool = True, form: str | None = None,
+           inputs: Sequence[str] = (), outputs: Sequence[str] = ()) -> ExportResult:
     """Export a spec (path, built-in name, dict or :class:`~specc.Spec`) or a run directory to
     ONNX and check it. ``output`` defaults to ``model.onnx`` in a run directory, else
     ``<spec name>.onnx``. ``quantize="int8"`` also writes ``<output stem>.int8.onnx``, with
     ``int8_weights`` signed, unsigned or auto (chosen so this CPU does not saturate).
     ``preprocess``: put a run's input preprocessing and target scaling into the graph, so the
     model takes raw inputs as ``specc predict`` does (False: the bare network; the metadata
-    records which)."""
+    records which). ``form``: export the spec's inference form of that name instead (see
+    :mod:`specc.forms`; written to ``<form>.onnx``); ``inputs``/``outputs``: the sub-graph
+    between those nodes (a cut)."""
     loaded = load_source(source, network=network, weights=weights, overrides=overrides,
                          seed=seed)
+    if form is not None or inputs or outputs:
+        from ...forms.export import export_form, resolve_form
+
+        if quantize is not None:
+            raise SpecError("--quantize applies to the network's forward, not to a form",
+                            path=("--quantize",), received=quantize)
+        return export_form(loaded, resolve_form(loaded, form, inputs, outputs), output,
+                           opset=opset, exporter=exporter, keep_failed=keep_failed,
+                           tolerance=tolerance)
     if output is None:
         output = (loaded.run_dir / "model.onnx") if loaded.run_dir else \
             Path(f"{safe_name(loaded.spec.name)}"
@@ -108,17 +120,19 @@ def export_module(module: Any, output: str | Path, *, inputs: Mapping[str, Tenso
                   tolerance: float = TOLERANCE, int_highs: Mapping[str, int] | None = None,
                   kinds: Mapping[str, tuple[str, str]] | None = None,
                   metadata: Mapping[str, str] | None = None,
-                  description: str | None = None) -> ExportResult:
+                  description: str | None = None,
+                  parity_name: str = "parity.json") -> ExportResult:
     """Export a torch module whose ``forward`` takes one tensor per entry of ``inputs`` (per-
     sample types; batch implicit) and returns the ``outputs`` (one tensor, or a tuple), then
-    check it. ``kinds`` maps submodule names to (node, layer kind) for error messages."""
+    check it. ``kinds`` maps submodule names to (node, layer kind) for error messages; the
+    parity table is written to ``parity_name`` beside the model."""
     path = Path(output)
     _check_options(path, opset, exporter)
     was_training = module.training
     module = _cpu_eval_copy(module)
     try:
         return _export_checked(module, path, inputs, outputs, opset, exporter, keep_failed,
-                               tolerance, int_highs, kinds, metadata, description)
+                               tolerance, int_highs, kinds, metadata, description, parity_name)
     finally:
         module.train(was_training)  # the caller's module leaves as it came
 
@@ -128,7 +142,7 @@ def _export_checked(module: Any, path: Path, inputs: Mapping[str, TensorType],
                     keep_failed: bool, tolerance: float, int_highs: Mapping[str, int] | None,
                     kinds: Mapping[str, tuple[str, str]] | None,
                     metadata: Mapping[str, str] | None,
-                    description: str | None) -> ExportResult:
+                    description: str | None, parity_name: str) -> ExportResult:
     """Try the exporters in turn until one's model passes every check."""
     import torch
 
@@ -166,7 +180,7 @@ def _export_checked(module: Any, path: Path, inputs: Mapping[str, TensorType],
         seconds["parity"] = time.perf_counter() - t0
         parity.info.update({"model": path.name, "exporter": name, "opset": opset,
                             "exporter_failures": dict(failures)})
-        parity_path = parity.write(path.with_name("parity.json"))
+        parity_path = parity.write(path.with_name(parity_name))
         if parity.ok:
             notes = [f"{n} exporter: {m}; used the {name} exporter" for n, m in failures]
             return ExportResult(path, name, opset, parity, parity_path, path.stat().st_size,
@@ -176,7 +190,7 @@ def _export_checked(module: Any, path: Path, inputs: Mapping[str, TensorType],
             path.unlink(missing_ok=True)
     if trace is not None and os.environ.get("SPECC_DEBUG"):
         raise trace
-    raise _failure(path, failures, parity, keep_failed)
+    raise _failure(path, failures, parity, keep_failed, parity_name)
 
 
 def refuse_unexportable(graph: Any) -> None:
@@ -273,12 +287,12 @@ def _parity_message(report: ParityReport) -> str:
 
 
 def _failure(path: Path, failures: list[tuple[str, str]], parity: ParityReport | None,
-             keep_failed: bool) -> SpecError:
+             keep_failed: bool, parity_name: str) -> SpecError:
     lines = [f"{n}: {m}" for n, m in failures]
     if parity is not None:
         kept = f"kept {path} for inspection" if keep_failed and path.exists() else \
             "the model file was removed (--keep-failed keeps it)"
-        hint = f"{kept}; the parity table is in {path.with_name('parity.json')}"
+        hint = f"{kept}; the parity table is in {path.with_name(parity_name)}"
     else:
         hint = "a layer kind whose module does not export can declare export_note; " + DEBUG_HINT
     err = SpecError("ONNX export failed: " + " | ".join(lines), hint=hint, file=str(path))
