@@ -157,8 +157,9 @@ def _read_image(p: Path, run: str) -> Any:
 
     from ..data.files import open_image
     from ..runs.folder import load_spec
+    from ..train.api import predict_graph
 
-    t = next(iter(load_spec(run).graph.inputs.values()))
+    t = next(iter(predict_graph(load_spec(run)).inputs.values()))
     with open_image(p) as im:
         if t.rank == 3 and None not in t.shape:
             c, h, w = t.shape

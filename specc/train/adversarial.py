@@ -360,10 +360,10 @@ class Adversarial(EpochRegime):
         out = self.disc.predict(inputs)
         return {k: torch.sigmoid(v) for k, v in out.items()}
 
-    @property
-    def predict_graph(self) -> Any:
-        """The network :meth:`predict` runs (its inputs and outputs)."""
-        return self.disc.graph
+    @staticmethod
+    def predict_network(cfg: AdversarialConfig) -> str:
+        """The network :meth:`predict` runs (``specc.train.api.predict_graph``)."""
+        return cfg.discriminator
 
     # -- weights and state --------------------------------------------------------------------
     def weights(self) -> dict[str, Any]:

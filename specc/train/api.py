@@ -365,7 +365,7 @@ def predict_values_and_labels(run: str | Path, inputs: Any, *, device: str = "cp
 
     run = resolve_run(run)
     spec, regime, _ = load_regime(run, checkpoint=checkpoint, device=device)
-    graph = spec.graph
+    graph = predict_graph(spec)
     record = read_data_record(run)
     tensors = input_tensors(run, spec, record, inputs)
     with torch.no_grad():
@@ -388,6 +388,18 @@ def predict_values_and_labels(run: str | Path, inputs: Any, *, device: str = "cp
     return next(iter(values.values())), next(iter(named.values()))
 
 
+def predict_graph(spec: Any) -> Any:
+    """The network :func:`predict` runs: the only one, or the one the regime names with
+    ``predict_network(cfg)`` (a GAN's discriminator)."""
+    from ..registry import current
+
+    if len(spec.networks) > 1 and spec.train is not None:
+        hook = getattr(current().trainers.get(spec.train.regime), "predict_network", None)
+        if hook is not None:
+            return spec.network(hook(spec.train))
+    return spec.graph
+
+
 def input_tensors(run: Path, spec: Any, record: dict[str, Any], inputs: Any) -> dict[str, Any]:
     """Raw ``inputs`` (an array, or a dict by input name) as the tensors the run's network
     reads: shaped and preprocessed as in training (``record``: the run's data.json)."""
@@ -396,7 +408,7 @@ def input_tensors(run: Path, spec: Any, record: dict[str, Any], inputs: Any) -> 
 
     from ..data.prepare import apply_preprocess
 
-    graph = spec.graph
+    graph = predict_graph(spec)
     pre = record.get("preprocess") or {}
     arrays = inputs if isinstance(inputs, dict) else {next(iter(graph.inputs)): inputs}
     tensors = {}

@@ -97,7 +97,7 @@ def load_source(source: Any, *, network: str | None = None, weights: str | Path 
         spec, state, weights_from, record = _load_run(run_dir, overrides)
     else:
         spec = load(source, overrides)
-    name = network or (next(iter(spec.networks)) if len(spec.networks) == 1 else None)
+    name = network or default_network(spec)
     if name is None:
         raise SpecError(f"spec '{spec.name}' has several networks "
                         f"({', '.join(spec.networks)}); say which to export",
@@ -118,6 +118,14 @@ def load_source(source: Any, *, network: str | None = None, weights: str | Path 
     elif state is not None:
         _load_state(module, state, name, weights_from)
     return Loaded(spec, name, graph, module, weights_from, run_dir, record, notes)
+
+
+def default_network(spec: Any) -> str | None:
+    """The network exported when none is named: the only one, or a GAN's generator."""
+    if len(spec.networks) == 1:
+        return next(iter(spec.networks))
+    cfg = spec.train
+    return cfg.generator if getattr(cfg, "regime", None) == "adversarial" else None
 
 
 def _load_run(run_dir: Path, overrides: Sequence[str]) -> tuple[Any, dict[str, Any], str,
