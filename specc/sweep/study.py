@@ -136,9 +136,19 @@ def open_storage(url: str, *, heartbeat: bool = True) -> Any:
             return RDBStorage(url, engine_kwargs=engine, **beat)
     except Exception as exc:  # the driver's own error: bad URL, no server, no driver, no access
         text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        raise SpecError(f"cannot open the study database: {text}", path=("--storage",),
-                        received=url, hint="a URL Optuna reads: sqlite:///path/study.db, "
-                        "postgresql://user:password@host/db (see README, Sweeps)") from None
+        raise SpecError(f"cannot open the study database {_shown(url)}: {text}",
+                        path=("--storage",), hint="a URL Optuna reads: sqlite:///path/study.db"
+                        ", postgresql://user:password@host/db (see README, Sweeps)") from None
+
+
+def _shown(url: str) -> str:
+    """``url`` without its password."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL sqlalchemy reads: shown as given
+        return url
 
 
 def load_study(sweep: Sweep, *, heartbeat: bool = True, worker: int = 0) -> Any:
