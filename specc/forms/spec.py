@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ..errors import SpecError, did_you_mean
+from ..errors import Shown, SpecError, did_you_mean
 from ..graph.ir import LayerGraph
 from ..strict import Strict
 from .stepping import check_steppable, sequence_inputs
@@ -178,7 +178,7 @@ def _check_decode(cfg: GreedyDecodeForm, graph: LayerGraph, path: tuple[Any, ...
     if not t.dtype.startswith("int") or t.rank != 1:
         raise SpecError("the decoded input must be an integer sequence of token ids (shape "
                         "[length])", path=path + ("input",),
-                        received=f"{t.dtype} of shape {list(t.shape)}")
+                        received=Shown(f"{t.dtype} of shape {list(t.shape)}"))
     if t.shape[0] is not None and cfg.max_length > t.shape[0]:
         raise SpecError(f"input '{cfg.input}' holds {t.shape[0]} tokens, so at most "
                         f"{t.shape[0]} can be decoded", path=path + ("max_length",),
@@ -189,7 +189,7 @@ def _check_decode(cfg: GreedyDecodeForm, graph: LayerGraph, path: tuple[Any, ...
     if not ot.dtype.startswith("float") or vocab is None:
         raise SpecError("the decoded output must give one score per token (shape [tokens] or "
                         "[length, tokens])", path=path + ("output",),
-                        received=f"{out}: {ot.dtype} of shape {list(ot.shape)}")
+                        received=Shown(f"{out}: {ot.dtype} of shape {list(ot.shape)}"))
     for field in ("start", "end"):
         token = getattr(cfg, field)
         if token is not None and token >= vocab:
@@ -221,3 +221,20 @@ def free_run_ends(cfg: FreeRunForm, graph: LayerGraph,
                         f"{it.dtype} {list(it.shape[1:])}", path=path + ("output",),
                         received=out)
     return name, out
+
+
+def forms_schema(defs: dict[str, Any]) -> dict[str, Any]:
+    """The JSON Schema of the ``forms:`` section; each kind's fields go into ``defs``."""
+    from ..schema_values import draft07, ref
+
+    arms = []
+    for kind, model in MODELS.items():
+        name = "Form_" + kind
+        defs[name] = draft07(model.model_json_schema())
+        arms.append({"type": "object", "properties": {kind: {"anyOf": [ref(name),
+                                                                         {"type": "null"}]}},
+                     "required": [kind], "additionalProperties": False})
+    return {"type": ["object", "null"], "propertyNames": {"pattern": _NAME.pattern},
+            "additionalProperties": {"oneOf": arms},
+            "description": "Named inference forms, NAME: {step | greedy_decode | free_run | "
+                           "cut: {fields}}; 'specc export RUN --form NAME' writes one."}

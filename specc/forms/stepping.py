@@ -37,8 +37,14 @@ def _time_local(kind: str, params: Any) -> bool:
 
 
 def sequence_inputs(graph: LayerGraph) -> list[str]:
-    """The inputs whose first axis is the time axis of a stateful node: traced back from each
-    stateful node's input through values whose first axis keeps its length."""
+    """The inputs whose first axis is the time axis of a stateful node."""
+    traced = _traced(graph)
+    return [n for n, t in graph.inputs.items() if n in traced and t.rank >= 1]
+
+
+def _traced(graph: LayerGraph) -> set[str]:
+    """Values whose first axis is a stateful node's time axis: traced back from each stateful
+    node's input through values whose first axis keeps its length."""
     timed: set[str] = set()
     todo = [graph.nodes[n].inputs[0] for n, node in graph.nodes.items()
             if is_stateful(node.kind)]
@@ -52,7 +58,7 @@ def sequence_inputs(graph: LayerGraph) -> list[str]:
             continue
         length = graph.type_of(name).shape[:1]
         todo.extend(i for i in node.inputs if graph.type_of(i).shape[:1] == length)
-    return [n for n, t in graph.inputs.items() if n in timed and t.rank >= 1]
+    return timed
 
 
 def timed_nodes(graph: LayerGraph) -> set[str]:
@@ -78,10 +84,14 @@ def check_steppable(graph: LayerGraph, path: tuple[Any, ...] = ()) -> None:
                         hint="stateful kinds: " + ", ".join(
                             n for n, k in current().layers.items()
                             if getattr(k, "stateful", False)))
-    timed = timed_nodes(graph)
+    timed, traced = timed_nodes(graph), _traced(graph)
     for name, node in graph.nodes.items():
-        if not any(i in timed for i in node.inputs):
-            continue
+        if is_stateful(node.kind) and node.inputs[0] not in timed:
+            raise SpecError(f"layer '{name}' (kind '{node.kind}') reads a sequence no network "
+                            "input gives one step at a time", path=path,
+                            hint="the step form feeds each sequence input one step at a time")
+        if not any(i in timed for i in node.inputs) and name not in traced:
+            continue  # off the time axis: a per-call input's own layers (an image encoder)
         if is_stateful(node.kind) or _time_local(node.kind, node.params):
             continue
         raise SpecError(f"layer '{name}' (kind '{node.kind}') mixes time steps, so the network "
