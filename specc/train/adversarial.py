@@ -280,7 +280,7 @@ class Adversarial(EpochRegime):
         self.d_wins = self.d_wins + 1 if logs["d_loss"] < wd.d_loss_below else 0
         if self.d_wins >= wd.epochs:
             text = (f"warning: the discriminator wins outright: d_loss below "
-                    f"{wd.d_loss_below} for {self.d_wins} epochs (epoch {epoch + 1}, d_loss "
+                    f"{wd.d_loss_below:g} for {self.d_wins} epochs (epoch {epoch + 1}, d_loss "
                     f"{logs['d_loss']:.4g}); the generator has likely lost (lower the "
                     f"discriminator's learning rate, add label_smoothing, or restart)")
             self.session.progress.note(text)

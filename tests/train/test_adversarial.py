@@ -1,0 +1,321 @@
+"""The adversarial regime on a tiny GAN (8x8 digits): losses, label smoothing, EMA, per-network
+optimizers, d_steps, exact resume, the sample grid, the watchdog, export, sample, predict, and
+the located errors of multi-network specs."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from specc.assembled import load
+from specc.cli import main
+from specc.errors import SpecError
+from specc.runs.checkpoint import CheckpointStore
+from specc.train.adversarial import update_ema
+from specc.train.api import _regime, predict, train
+
+TINY: dict[str, Any] = {
+    "specc": 1, "name": "tiny_gan",
+    "networks": {
+        "generator": {"inputs": {"z": [4]}, "layers": [
+            {"dense": {"units": 16}}, "batch_norm", "relu",
+            {"dense": {"units": 64, "activation": "tanh"}}, {"reshape": {"shape": [1, 8, 8]}}]},
+        "discriminator": {"inputs": {"x": [1, 8, 8]}, "layers": [
+            "flatten", {"dense": {"units": 16}}, {"leaky_relu": {"negative_slope": 0.2}},
+            {"dense": {"units": 1}}]}},
+    "train": {"regime": "adversarial",
+              "data": {"dataset": "digits", "limit": 256, "split": {"last": 64}, "scale": "unit",
+                       "normalize": {"mean": 0.5, "std": 0.5}},
+              "optimizer": {"adam": {"lr": 1.0e-3, "beta1": 0.5}}, "ema": 0.9, "epochs": 2,
+              "batch_size": 32}}
+
+
+def tiny(**train: Any) -> dict[str, Any]:
+    spec = copy.deepcopy(TINY)
+    spec["train"].update(train)
+    return spec
+
+
+def _setup(**train: Any) -> Any:
+    regime = _regime(load(tiny(**train)), "cpu")
+    regime.global_step = 0
+    regime.setup()
+    return regime
+
+
+def _batch(regime: Any, i: int = 0) -> Any:
+    return regime.data.train.batch(torch.arange(i * 32, (i + 1) * 32), regime.session.device)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny GAN trained 2 epochs (EMA 0.9, a grid every epoch)."""
+    out = tmp_path_factory.mktemp("gan") / "run"
+    train(tiny(), out=out, quiet=True)
+    return out
+
+
+# -- losses ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("loss", "smoothing"), [("non_saturating", 0.0),
+                                                 ("non_saturating", 0.1), ("minimax", 0.2)])
+def test_losses_and_one_sided_label_smoothing_by_hand(loss: str, smoothing: float) -> None:
+    # a discriminator that says logit 1 to everything and (almost) does not learn
+    regime = _setup(loss=loss, label_smoothing=smoothing,
+                    optimizers={"discriminator": {"gd": {"lr": 1.0e-30}}})
+    with torch.no_grad():
+        for p in regime.D.parameters():
+            p.zero_()
+        list(regime.D.parameters())[-1].fill_(1.0)
+    regime.train_step(_batch(regime))
+    logs = regime.epoch_logs()
+    softplus = math.log1p(math.e)  # -log(1 - sigmoid(1)) = BCE(1, target 0)
+    assert logs["d_loss"] == pytest.approx(2 * softplus - (1 - smoothing), abs=1e-6)
+    assert logs["d_real"] == pytest.approx(logs["d_fake"]) == pytest.approx(1 / (1 + math.exp(-1)))
+    g = math.log1p(math.exp(-1)) if loss == "non_saturating" else -softplus
+    assert logs["g_loss"] == pytest.approx(g, abs=1e-6)
+
+
+def test_per_network_optimizers_default_to_the_single_one() -> None:
+    regime = _setup(optimizers={"discriminator": {"sgd": {"lr": 0.05, "momentum": 0.5}}})
+    d, g = regime.opt["discriminator"].optimizer, regime.opt["generator"].optimizer
+    assert type(d).__name__ == "SGD" and d.param_groups[0]["lr"] == 0.05
+    assert d.param_groups[0]["momentum"] == 0.5
+    assert type(g).__name__ == "Adam" and g.param_groups[0]["lr"] == 1.0e-3
+    assert g.param_groups[0]["betas"] == (0.5, 0.999)
+    assert {id(p) for p in d.param_groups[0]["params"]} == {id(p) for p in regime.D.parameters()}
+
+
+def test_d_steps_updates_the_generator_every_second_step() -> None:
+    regime = _setup(d_steps=2)
+    before = [p.detach().clone() for p in regime.G.parameters()]
+    regime.train_step(_batch(regime, 0))
+    regime.global_step += 1
+    assert all(torch.equal(a, b) for a, b in zip(before, regime.G.parameters(), strict=True))
+    regime.train_step(_batch(regime, 1))
+    assert not all(torch.equal(a, b) for a, b in zip(before, regime.G.parameters(), strict=True))
+    d, _, _, n_d, _, n_g = regime.sums
+    assert (n_d, n_g) == (64, 32)
+
+
+# -- EMA ------------------------------------------------------------------------------------
+
+
+def test_update_ema_averages_parameters_and_copies_buffers() -> None:
+    ema, live = torch.nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+    with torch.no_grad():
+        ema.weight.fill_(1.0)
+        live.weight.fill_(3.0)
+        live.running_mean.fill_(5.0)
+    update_ema(ema, live, 0.75)
+    assert torch.equal(ema.weight, torch.full((3,), 1.5))  # 0.75 * 1 + 0.25 * 3
+    assert torch.equal(ema.running_mean, torch.full((3,), 5.0))
+
+
+def test_checkpoint_weights_are_the_ema_generator(run: Path) -> None:
+    weights, state = CheckpointStore(run / "checkpoints").load("last")
+    live = state["regime"]["live_generator"]
+    key = "1.weight" if "1.weight" in live else next(k for k in live if k.endswith("weight"))
+    assert not torch.equal(weights[f"generator.{key}"], live[key])
+    assert all(k.startswith(("generator.", "discriminator.")) for k in weights)
+    assert set(state["regime"]["optimizers"]) == {"generator", "discriminator"}
+
+
+# -- resume ---------------------------------------------------------------------------------
+
+
+def _last(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    return CheckpointStore(path / "checkpoints").load("last")
+
+
+def test_resume_is_exact(tmp_path: Path) -> None:
+    train(tiny(), out=tmp_path / "straight", quiet=True)
+    train(tiny(), out=tmp_path / "resumed", quiet=True, epochs=1)
+    train(resume=tmp_path / "resumed", quiet=True, epochs=2)
+    (wa, sa), (wb, sb) = _last(tmp_path / "straight"), _last(tmp_path / "resumed")
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    la, lb = sa["regime"]["live_generator"], sb["regime"]["live_generator"]
+    assert all(torch.equal(la[k], lb[k]) for k in la)
+    assert torch.equal(sa["regime"]["noise"], sb["regime"]["noise"])
+    rows_a = (tmp_path / "straight" / "metrics.csv").read_text().splitlines()
+    rows_b = (tmp_path / "resumed" / "metrics.csv").read_text().splitlines()
+    strip = [",".join(r.split(",")[:2] + r.split(",")[3:]) for r in rows_a]  # not the time
+    assert strip == [",".join(r.split(",")[:2] + r.split(",")[3:]) for r in rows_b]
+
+
+def test_resume_names_the_network_that_changed(run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy_ = tmp_path / "run"
+    shutil.copytree(run, copy_)
+    with pytest.raises(SpecError, match=r"network 'discriminator' of this spec differs from "
+                       r"the run being resumed"):
+        train(resume=copy_, quiet=True, epochs=3,
+              overrides=["networks.discriminator.nodes.dense_1.units=12"])
+
+
+# -- the grid and the watchdog --------------------------------------------------------------
+
+
+def test_sample_grid_every_n_epochs(tmp_path: Path) -> None:
+    train(tiny(grid={"n": 9, "every": 2}), out=tmp_path / "r", quiet=True)
+    pngs = sorted(p.name for p in (tmp_path / "r" / "samples").iterdir())
+    assert pngs == ["epoch_002.png"]
+    assert (tmp_path / "r" / "samples" / "epoch_002.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_grid_written_each_epoch(run: Path) -> None:
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_001.png",
+                                                                   "epoch_002.png"]
+
+
+def test_watchdog_warns_when_the_discriminator_wins(tmp_path: Path, capsys: Any) -> None:
+    train(tiny(watchdog={"d_loss_below": 100.0, "epochs": 2}), out=tmp_path / "r",
+          progress="lines")
+    out = capsys.readouterr().err
+    text = "the discriminator wins outright: d_loss below 100 for 2 epochs (epoch 2"
+    assert text in out and "for 1 epochs" not in out
+    logged = (tmp_path / "r" / "warnings.log").read_text().splitlines()
+    assert len(logged) == 1 and text in logged[0]
+
+
+def test_no_warning_by_default(run: Path) -> None:
+    assert not (run / "warnings.log").exists()
+
+
+# -- using a trained run --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("network", ["generator", "discriminator"])
+def test_export_each_network_with_parity(run: Path, tmp_path: Path, network: str) -> None:
+    import onnxruntime as ort
+
+    out = tmp_path / f"{network}.onnx"
+    r = CliRunner().invoke(main, ["export", str(run), "--network", network, "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "parity ok" in r.output
+    if network == "generator":  # the EMA weights, not the live generator's
+        sess = ort.InferenceSession(str(out))
+        z = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+        got = sess.run(None, {sess.get_inputs()[0].name: z})[0]
+        from specc.train.api import load_model
+
+        ema = load_model(run, "generator", "last")
+        with torch.no_grad():
+            want = ema(torch.from_numpy(z)).numpy()
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_export_without_network_is_the_generator(run: Path, tmp_path: Path) -> None:
+    r = CliRunner().invoke(main, ["export", str(run), "-o", str(tmp_path / "g.onnx")])
+    assert r.exit_code == 0, r.output
+    import onnxruntime as ort
+
+    assert ort.InferenceSession(str(tmp_path / "g.onnx")).get_inputs()[0].name == "z"
+
+
+def test_specc_sample_draws_a_grid(run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "grid.png"
+    r = CliRunner().invoke(main, ["sample", str(run), "-o", str(out), "-n", "16"])
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_predict_gives_the_discriminators_probability_real(run: Path) -> None:
+    x = np.random.default_rng(0).uniform(0, 16, (3, 8, 8)).astype(np.float32)
+    p = predict(run, x)
+    assert p.shape == (3, 1) and ((p > 0) & (p < 1)).all()
+    from specc.train.api import load_model
+
+    d = load_model(run, "discriminator", "last")
+    with torch.no_grad():
+        logit = d(torch.from_numpy((x / 16 - 0.5) / 0.5).reshape(3, 1, 8, 8)).numpy()
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-logit)), atol=1e-6)
+
+
+def test_generate_gives_samples_in_raw_units() -> None:
+    regime = _setup()
+    x = regime.generate(10, seed=3).numpy()
+    assert x.shape == (10, 1, 8, 8)
+    assert x.min() >= -1e-4 and x.max() <= 16 + 1e-4  # tanh in [-1, 1] -> pixels 0-16
+    assert np.array_equal(x, regime.generate(10, seed=3).numpy())
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+
+def test_two_networks_with_the_same_name(spec_file: Any) -> None:
+    path = spec_file("""
+        specc: 1
+        networks:
+          generator:
+            inputs: {z: [4]}
+            layers: [{dense: {units: 4}}]
+          generator:
+            inputs: {x: [4]}
+            layers: [{dense: {units: 1}}]
+        """)
+    with pytest.raises(SpecError, match=r"spec.yaml:6:3: networks.generator: duplicate key "
+                       r"'generator' \(first defined on line 3\)"):
+        load(path)
+
+
+GOOD = """
+    specc: 1
+    networks:
+      generator:
+        inputs: {z: [4]}
+        layers: [{dense: {units: 64, activation: tanh}}, {reshape: {shape: [1, 8, 8]}}]
+      discriminator:
+        inputs: {x: [1, 8, 8]}
+        layers: [flatten, {dense: {units: 1}}]
+    train:
+      regime: adversarial
+      data: digits
+"""
+
+
+@pytest.mark.parametrize(("extra", "match"), [
+    ("  optimizers: {discriminater: adam}",
+     r"spec.yaml:1[0-9]:\d+: train.optimizers.discriminater: no network 'discriminater' "
+     r"\(received 'discriminater'\)\n  hint: did you mean 'discriminator'"),
+    ("  schedules: {gen: cosine}", r"train.schedules.gen: no network 'gen'"),
+    ("  generator: gen", r"train.generator: no network 'gen' \(received 'gen'\)"),
+    ("  metrics: [accuracy]", r"train.metrics\[0\]: metric 'accuracy' compares predictions"),
+    ("  accumulate: 2", r"train.accumulate: the adversarial regime trains with accumulate 1 "
+     r"only \(received 2\)"),
+])
+def test_located_errors(spec_file: Any, extra: str, match: str) -> None:
+    path = spec_file(GOOD.rstrip() + "\n    " + extra + "\n")
+    with pytest.raises(SpecError, match=match):
+        regime = _regime(load(path), "cpu")
+        regime.global_step = 0
+        regime.setup()
+
+
+def test_adversarial_regime_on_one_network(spec_file: Any) -> None:
+    path = spec_file("""
+        specc: 1
+        inputs: {x: [4]}
+        layers: [{dense: {units: 1}}]
+        train: {regime: adversarial, data: iris}
+        """)
+    with pytest.raises(SpecError, match=r"spec.yaml:4:\d+: train.regime: regime 'adversarial' "
+                       r"trains a generator and a discriminator; this spec has 1 network"):
+        load(path)
+
+
+def test_generator_output_must_fit_the_discriminator(spec_file: Any) -> None:
+    path = spec_file(GOOD.replace("[1, 8, 8]}}]", "[1, 4, 16]}}]", 1))
+    with pytest.raises(SpecError, match=r"train.generator: the generator's output \(shape "
+                       r"\[1, 4, 16\]\) does not fit the discriminator's input 'x' \(shape "
+                       r"\[1, 8, 8\]\) \(received \[1, 4, 16\]\)"):
+        load(path)
