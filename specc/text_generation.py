@@ -5,11 +5,17 @@ engine); character ids are indices into it. Generation feeds the prompt, then re
 samples the next character from the model's distribution at the last step, sharpened or
 flattened by a temperature, and appends it. The model sees at most ``context`` characters
 (default: the training window), as it did in training.
+
+A recurrent model (one that can run one step at a time, see :mod:`specc.forms`) carries its
+state instead: the prompt is read once, then each character costs one step rather than a run
+over the whole window. Within the window both give the same distribution; beyond it the
+state remembers every character so far.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +37,9 @@ class TextModel:
     context: int
     per_step: bool  # the output is a distribution at every step (T, V), not only the last
     fixed: bool = False  # the input has a fixed length: exactly ``context`` characters
+    #: A new stateful reader, ``feed(ids) -> probabilities after them``; None when the
+    #: network cannot run one step at a time.
+    stepper: Callable[[], Callable[[list[int]], Any]] | None = None
 
     @property
     def index(self) -> dict[str, int]:
@@ -76,7 +85,38 @@ def load_text_model(run: str | Path, *, checkpoint: str = "best",
     def model(ids: Any) -> Any:
         return regime.predict({name: ids})[out]
 
-    return TextModel(model, list(vocab), context, ot.rank == 2, fixed)
+    return TextModel(model, list(vocab), context, ot.rank == 2, fixed,
+                     _stepper(regime, graph, name, out))
+
+
+def _stepper(regime: Any, graph: Any, name: str, out: str) -> Any:
+    """A factory of stateful readers over the regime's network, or None (not steppable)."""
+    from .forms.stepping import check_steppable, runner_class
+
+    net = getattr(getattr(regime, "network", None), "net", None)
+    try:
+        check_steppable(graph)
+    except SpecError:
+        return None
+    if net is None:
+        return None
+    runner = runner_class()(net, graph).eval()
+
+    def start() -> Callable[[list[int]], Any]:
+        import torch
+
+        state = runner.initial_state(1)
+        device = next(net.parameters()).device
+
+        def feed(ids: list[int]) -> Any:
+            x = torch.tensor([ids], dtype=torch.int64, device=device)
+            with torch.inference_mode():
+                probs = runner.evaluate({name: x}, [out], "run", state)[out]
+            return probs[0, -1] if probs.dim() == 3 else probs[0]
+
+        return feed
+
+    return start
 
 
 def _read_record(path: Path) -> dict[str, Any]:
@@ -130,7 +170,12 @@ def next_distribution(tm: TextModel, ids: list[int]) -> Any:
     x = torch.tensor([ids[-tm.context:]], dtype=torch.int64)
     with torch.inference_mode():
         probs = tm.model(x)
-    probs = (probs[0, -1] if tm.per_step else probs[0]).double()[:len(tm.vocab)]
+    return vocab_distribution(probs[0, -1] if tm.per_step else probs[0], tm)
+
+
+def vocab_distribution(probs: Any, tm: TextModel) -> Any:
+    """The probabilities of the vocabulary's characters (float64, summing to 1)."""
+    probs = probs.double()[:len(tm.vocab)]
     return probs / probs.sum()
 
 
@@ -146,15 +191,17 @@ def sample_next(probs: Any, temperature: float, generator: Any) -> int:
 
 def generate(run: str | Path | TextModel, *, length: int = 200, temperature: float = 1.0,
              prompt: str = "", seed: int | None = None, checkpoint: str = "best",
-             context: int | None = None) -> str:
+             context: int | None = None, windowed: bool = False) -> str:
     """``length`` characters sampled from a trained character model after ``prompt``.
 
     ``run``: a run directory (or a loaded :class:`TextModel`). ``temperature`` divides the
     log-probabilities: 1 samples the model's distribution, lower is more conservative, 0 is
     greedy (always the most likely character). ``seed`` makes the sample reproducible. An
     empty prompt starts after a newline (or the first vocabulary character), repeated to fill
-    the input of a model that reads a fixed number (a Markov chain's context). Returns only
-    the generated characters, not the prompt.
+    the input of a model that reads a fixed number (a Markov chain's context). A recurrent
+    model carries its state from character to character; ``windowed`` (or an explicit
+    ``context``) re-runs it over the last ``context`` characters for each one instead. Returns only the generated
+    characters, not the prompt.
     """
     import torch
 
@@ -185,10 +232,17 @@ def generate(run: str | Path | TextModel, *, length: int = 200, temperature: flo
     # threads only wait for each other (measured 13x slower with 2 threads on 2 shared cores).
     torch.set_num_threads(1)
     try:
-        for _ in range(length):
-            nxt = sample_next(next_distribution(tm, ids), temperature, generator)
+        windowed = windowed or context is not None  # an explicit window is honoured
+        feed = tm.stepper() if tm.stepper is not None and not windowed and length else None
+        probs = vocab_distribution(feed(ids), tm) if feed is not None else None
+        for i in range(length):
+            if feed is None:
+                probs = next_distribution(tm, ids)
+            nxt = sample_next(probs, temperature, generator)
             ids.append(nxt)
             out.append(tm.vocab[nxt])
+            if feed is not None and i + 1 < length:
+                probs = vocab_distribution(feed([nxt]), tm)
     finally:
         torch.set_num_threads(threads)
     return "".join(out)

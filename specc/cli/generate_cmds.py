@@ -22,13 +22,18 @@ from .app import handle_errors, load_plugins, main, plugin_option
 @click.option("--checkpoint", default="best", show_default=True,
               type=click.Choice(["best", "last"]))
 @click.option("--context", type=click.IntRange(min=1),
-              help="Characters the model sees (default: the training window).")
+              help="Characters the model sees, re-run for each new one (default: a recurrent "
+              "model carries its state over everything so far; others see the training "
+              "window).")
+@click.option("--windowed", is_flag=True,
+              help="Re-run a recurrent model over the last --context characters for each "
+              "character instead of carrying its state (the slow way).")
 @click.option("--no-prompt", "hide_prompt", is_flag=True,
               help="Print only the generated text, not the prompt before it.")
 @plugin_option
 @handle_errors
 def generate(run: str, length: int, temperature: float, prompt: str, seed: int | None,
-             checkpoint: str, context: int | None, hide_prompt: bool,
+             checkpoint: str, context: int | None, windowed: bool, hide_prompt: bool,
              plugins: tuple[str, ...]) -> None:
     """Sample text from RUN, a run of a character-level model (e.g. the char_rnn spec).
 
@@ -38,5 +43,5 @@ def generate(run: str, length: int, temperature: float, prompt: str, seed: int |
 
     load_plugins(plugins)
     text = generate_text(run, length=length, temperature=temperature, prompt=prompt, seed=seed,
-                         checkpoint=checkpoint, context=context)
+                         checkpoint=checkpoint, context=context, windowed=windowed)
     click.echo(text if hide_prompt else prompt + text)
