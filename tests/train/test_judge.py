@@ -127,3 +127,45 @@ def test_training_with_the_judge_but_no_generator_exits_2(judge_run, tmp_path) -
     assert res.exit_code == 2, res.output
     assert "train.metrics[0].judge: metric 'judge' grades a generator's samples" in res.output
     assert "Traceback" not in res.output
+
+
+def gan(data: dict, x: list[int], judge: str, epochs: int = 1) -> dict:
+    """A tiny adversarial spec whose samples the judge grades."""
+    n = int(np.prod(x))
+    return {"specc": 1, "name": "judged_gan",
+            "networks": {
+                "generator": {"inputs": {"z": [4]}, "layers": [
+                    {"dense": {"units": n, "activation": "tanh"}}, {"reshape": {"shape": x}}]},
+                "discriminator": {"inputs": {"x": x}, "layers": ["flatten", {"dense": {"units": 1}}]}},
+            "train": {"regime": "adversarial", "data": data, "epochs": epochs, "batch_size": 64,
+                      "optimizer": {"adam": {"lr": 1.0e-3, "beta1": 0.5}}, "grid": {"every": 0},
+                      "metrics": [{"judge": {"run": judge, "samples": 200}}]}}
+
+
+def test_an_adversarial_run_logs_the_judge_and_keeps_its_best(judge_run, tmp_path) -> None:
+    data = {"dataset": "digits", "split": {"last": 300}, "scale": "unit",
+            "normalize": {"mean": 0.5, "std": 0.5}}
+    run = train(gan(data, [1, 8, 8], str(judge_run), epochs=2), out=tmp_path / "gan", quiet=True)
+    rows = run.metrics
+    assert len(rows) == 2
+    real = judge_mod.load_judge(str(judge_run)).held_out_confidence()
+    for row in rows:
+        assert row["val_judge_real"] == pytest.approx(real, rel=1e-5)
+        assert row["val_judge_ratio"] == pytest.approx(row["val_judge_confidence"] / real, rel=1e-5)
+        assert 0 <= row["val_judge_min_class"] <= 0.1 + 1e-9  # 10 classes: at most 1/10
+    assert "best: val_judge_ratio" in (run.dir / "summary.txt").read_text()
+
+
+def test_a_judge_that_does_not_take_the_samples_exits_2(judge_run, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from specc.cli import main
+
+    data = {"dataset": "iris", "split": {"val": 0.2}, "scale": "standard"}
+    path = tmp_path / "gan.json"
+    path.write_text(json.dumps(gan(data, [4], str(judge_run))))
+    res = CliRunner().invoke(main, ["train", str(path), "--out", str(tmp_path / "run"), "-q"])
+    assert res.exit_code == 2, res.output
+    assert ("train.metrics[0].judge.run: judge run" in res.output and "classifies inputs 'image' "
+            "of shape (1, 8, 8); the generator makes samples of shape (4,)" in res.output)
+    assert "(received shape (4,))" in res.output and "Traceback" not in res.output
