@@ -181,15 +181,22 @@ def _read_image(p: Path, run: str) -> Any:
 @handle_errors
 def predict(run: str, input_path: str, checkpoint: str, as_json: bool,
             plugins: tuple[str, ...]) -> None:
-    """Print predictions of a trained run (class labels with probabilities for classifiers)."""
+    """Print predictions of a trained run (class labels with probabilities for classifiers;
+    captions, as words, for a run whose spec declares a greedy_decode form)."""
     import numpy as np
 
     from ..runs.folder import resolve_run
     from ..train.api import predict_values_and_labels
+    from ..train.captions import predict_captions
 
     load_plugins(plugins)
     resolve_run(run)
     x = read_input(input_path, run)
+    captions = predict_captions(run, x, checkpoint=checkpoint)
+    if captions is not None:  # a decoder (greedy_decode form): its tokens as words
+        click.echo(json.dumps(captions) if as_json else "\n".join(
+            f"{i}: {c['caption']}" for i, c in enumerate(captions)))
+        return
     values, labels = predict_values_and_labels(run, x, checkpoint=checkpoint)
     if isinstance(values, dict):
         out = {k: np.asarray(v).tolist() for k, v in values.items()}

@@ -29,6 +29,9 @@ class DigitStripsParams(Params):
     n_train: int = Field(4000, gt=0, description="Training strips (drawn afresh each epoch).")
     n_val: int = Field(1000, gt=0, description="Held-out strips (fixed), from held-out digits.")
     length: int = Field(3, gt=0, le=10, description="Digits per strip (the caption's words).")
+    jitter: int = Field(2, ge=0, le=8, description="Training digits are shifted by up to this "
+                        "many pixels each way (a fresh shift per digit and epoch); held-out "
+                        "digits never are.")
     seed: int = Field(0, ge=0, description="Seed of the strips (training strips: seed and "
                       "epoch).")
 
@@ -42,19 +45,34 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
     return raw.arrays["x"], raw.arrays["y"]
 
 
-def strips(pool: np.ndarray, n: int, length: int, rng: np.random.Generator) -> dict[str, Any]:
-    """``n`` strips of ``length`` digits drawn from the mnist5k indices ``pool``: images
-    (n, 28, 28 * length), decoder inputs [start, w1..wL], targets [w1..wL, end] and the
-    source digit indices (n, length)."""
+def strips(pool: np.ndarray, n: int, length: int, rng: np.random.Generator,
+           jitter: int = 0) -> dict[str, Any]:
+    """``n`` strips of ``length`` digits drawn from the mnist5k indices ``pool``, each digit
+    shifted by up to ``jitter`` pixels each way: images (n, 28, 28 * length), decoder inputs
+    [start, w1..wL], targets [w1..wL, end] and the source digit indices (n, length)."""
     images, labels = _digits()
     source = pool[rng.integers(0, len(pool), (n, length))]
-    x = images[source].transpose(0, 2, 1, 3).reshape(n, 28, 28 * length)
+    tiles = images[source]
+    if jitter:
+        tiles = _shifted(tiles, rng.integers(-jitter, jitter + 1, (n, length, 2)), jitter)
+    x = tiles.transpose(0, 2, 1, 3).reshape(n, 28, 28 * length)
     words = labels[source]
     column = np.full((n, 1), START, np.int64)
     return {"x": np.ascontiguousarray(x, np.float32),
             "words": np.concatenate([column, words], axis=1),
             "y": np.concatenate([words, np.full((n, 1), END, np.int64)], axis=1),
             "source": source.astype(np.int64)}
+
+
+def _shifted(tiles: np.ndarray, shifts: np.ndarray, pad: int) -> np.ndarray:
+    """Each 28 x 28 tile of ``tiles`` (..., 28, 28) moved by its (rows, columns) shift,
+    zeros shifted in."""
+    padded = np.pad(tiles, [(0, 0)] * (tiles.ndim - 2) + [(pad, pad), (pad, pad)])
+    offset = np.arange(28)
+    rows = (pad - shifts[..., 0, None] + offset)[..., :, None]  # (..., 28, 1)
+    cols = (pad - shifts[..., 1, None] + offset)[..., None, :]  # (..., 1, 28)
+    lead = np.indices(tiles.shape[:-2]).reshape(tiles.ndim - 2, *tiles.shape[:-2], 1, 1)
+    return padded[(*lead, rows, cols)]
 
 
 def _pools() -> tuple[np.ndarray, np.ndarray]:
@@ -97,7 +115,8 @@ class DigitStrips(Dataset):
     def load(cls, params: Any) -> RawData:
         _check(params)
         train_pool, val_pool = _pools()
-        train = strips(train_pool, params.n_train, params.length, _rng(params.seed, 0))
+        train = strips(train_pool, params.n_train, params.length, _rng(params.seed, 0),
+                       params.jitter)
         val = strips(val_pool, params.n_val, params.length,
                      np.random.default_rng([params.seed, 1 << 30]))
         return _raw({k: np.concatenate([train[k], val[k]]) for k in train}, params.n_val)
@@ -111,8 +130,8 @@ class DigitStrips(Dataset):
             raise data_error(f"only the training strips are drawn afresh (received split "
                              f"'{split}')", "dataset")
         train_pool, _ = _pools()
-        return _raw(strips(train_pool, params.n_train, params.length, _rng(params.seed, epoch)),
-                    0)
+        return _raw(strips(train_pool, params.n_train, params.length, _rng(params.seed, epoch),
+                           params.jitter), 0)
 
 
 def _rng(seed: int, epoch: int) -> np.random.Generator:
