@@ -180,6 +180,7 @@ class Adversarial(EpochRegime):
                                          "(judge)"))
         self.input = next(iter(self.disc.graph.inputs))
         self.data = s.tensor_data(self.disc.graph.inputs, {})
+        self.disc.augment(cfg.data.augment)
         self.opt = {cfg.generator: NetOptim(cfg, cfg.generator, self.G),
                     cfg.discriminator: NetOptim(cfg, cfg.discriminator, self.D)}
         self.noise_gen = torch.Generator(device=s.device).manual_seed(cfg.seed + NOISE_SEED)
@@ -201,6 +202,10 @@ class Adversarial(EpochRegime):
             self.gen.train_mode()
             self.disc.train_mode()
         real = batch.inputs[self.input]
+        aug = self.disc.augmenters.get(self.input)
+        if aug is not None:  # data.augment: the real samples only
+            gen = self.session.generator
+            real = aug.apply_noise(aug.apply_geometric(real, gen), gen)
         n = real.shape[0]
         g_step = (self.global_step + 1) % cfg.d_steps == 0
         z = noise(self.gen.graph, n, self.noise_gen, real.device)
