@@ -57,13 +57,15 @@ class Classifier:
 
         from .api import input_tensors
 
+        output = next(iter(self.record["classes"]))
         out = []
         for i in range(0, len(x), BATCH):
             tensors = input_tensors(self.dir, self.spec, self.record, x[i:i + BATCH])
             with torch.no_grad():
-                probs = next(iter(self.regime.predict(tensors).values()))
+                probs = self.regime.predict(tensors)[output]
             out.append(probs.float().cpu().numpy().reshape(len(probs), -1))
-        return np.concatenate(out)
+        probs = np.concatenate(out)
+        return np.concatenate([1 - probs, probs], axis=1) if probs.shape[1] == 1 else probs
 
     def held_out_confidence(self) -> float:
         """Mean max probability on the held-out samples recorded in the run's split.json."""
