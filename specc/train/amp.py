@@ -45,6 +45,12 @@ class Precision:
 
         return torch.autocast(self.device.type, dtype=self.dtype)
 
+    def full(self, outs: dict[str, Any]) -> dict[str, Any]:
+        """Outputs computed in the low precision, back in float32 for the losses."""
+        if self.dtype is None:
+            return outs
+        return {k: v.float() if v.dtype == self.dtype else v for k, v in outs.items()}
+
     def backward(self, loss: torch.Tensor) -> None:
         """Backpropagate ``loss`` (scaled for fp16)."""
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
