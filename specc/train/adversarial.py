@@ -362,8 +362,11 @@ class Adversarial(EpochRegime):
         """The discriminator's probability that each given sample is real."""
         import torch
 
-        out = self.disc.predict(inputs)
-        return {k: torch.sigmoid(v) for k, v in out.items()}
+        graph, dev = self.disc.graph, self.session.device
+        self.D.eval()
+        with torch.no_grad():  # the network is built to give the logit (see Network)
+            logit = self.D(*[inputs[n].to(dev) for n in graph.inputs])
+        return {graph.outputs[0]: torch.sigmoid(logit)}
 
     @staticmethod
     def predict_network(cfg: AdversarialConfig) -> str:
