@@ -319,3 +319,19 @@ def test_generator_output_must_fit_the_discriminator(spec_file: Any) -> None:
                        r"\[1, 4, 16\]\) does not fit the discriminator's input 'x' \(shape "
                        r"\[1, 8, 8\]\) \(received \[1, 4, 16\]\)"):
         load(path)
+
+
+def test_judge_metric_reads_the_generator_and_picks_best(tmp_path: Path) -> None:
+    judge = tmp_path / "judge"
+    train({"specc": 1, "name": "judge", "inputs": {"x": [1, 8, 8]},
+           "layers": ["flatten", {"dense": {"units": 10, "activation": "softmax"}}],
+           "train": {"data": {"dataset": "digits", "split": {"last": 300}, "scale": "unit"},
+                     "loss": "cross_entropy", "epochs": 1}}, out=judge, quiet=True)
+    out = tmp_path / "gan"
+    train(tiny(epochs=1, metrics=[{"judge": {"run": str(judge), "samples": 50}}]), out=out,
+          quiet=True)
+    row = (out / "metrics.csv").read_text().splitlines()
+    head, values = row[0].split(","), row[1].split(",")
+    ratio = float(values[head.index("val_judge_ratio")])
+    assert 0 < ratio < 2 and "val_judge_min_class" in head
+    assert (out / "checkpoints" / "best.safetensors").exists()  # picked by val_judge_ratio
