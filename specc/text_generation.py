@@ -108,10 +108,15 @@ def _stepper(regime: Any, graph: Any, name: str, out: str) -> Any:
         state = runner.initial_state(1)
         device = next(net.parameters()).device
 
+        one = torch.zeros((1, 1), dtype=torch.int64, device=device)
+
         def feed(ids: list[int]) -> Any:
-            x = torch.tensor([ids], dtype=torch.int64, device=device)
-            with torch.inference_mode():
-                probs = runner.evaluate({name: x}, [out], "run", state)[out]
+            """Probabilities after reading ``ids`` (a prompt at once, then one step each)."""
+            mode = "step" if len(ids) == 1 else "run"
+            x = one.fill_(ids[0]) if mode == "step" else \
+                torch.tensor([ids], dtype=torch.int64, device=device)
+            with torch.no_grad():
+                probs = runner.evaluate({name: x}, [out], mode, state)[out]
             return probs[0, -1] if probs.dim() == 3 else probs[0]
 
         return feed
@@ -231,18 +236,19 @@ def generate(run: str | Path | TextModel, *, length: int = 200, temperature: flo
     # One sample at a time is too small to share between threads; on a busy machine extra
     # threads only wait for each other (measured 13x slower with 2 threads on 2 shared cores).
     torch.set_num_threads(1)
+    windowed = windowed or context is not None  # an explicit window is honoured
     try:
-        windowed = windowed or context is not None  # an explicit window is honoured
         feed = tm.stepper() if tm.stepper is not None and not windowed and length else None
-        probs = vocab_distribution(feed(ids), tm) if feed is not None else None
-        for i in range(length):
-            if feed is None:
-                probs = next_distribution(tm, ids)
-            nxt = sample_next(probs, temperature, generator)
-            ids.append(nxt)
-            out.append(tm.vocab[nxt])
-            if feed is not None and i + 1 < length:
-                probs = vocab_distribution(feed([nxt]), tm)
+        with torch.inference_mode():  # once, not per character
+            probs = vocab_distribution(feed(ids), tm) if feed is not None else None
+            for i in range(length):
+                if feed is None:
+                    probs = next_distribution(tm, ids)
+                nxt = sample_next(probs, temperature, generator)
+                ids.append(nxt)
+                out.append(tm.vocab[nxt])
+                if feed is not None and i + 1 < length:
+                    probs = vocab_distribution(feed([nxt]), tm)
     finally:
         torch.set_num_threads(threads)
     return "".join(out)

@@ -120,10 +120,12 @@ def runner_class() -> type:
             self.net, self.graph = net, graph
             self.stateful = [n for n, node in graph.nodes.items() if is_stateful(node.kind)]
             self.timed = timed_nodes(graph)
+            self._plans: dict[tuple[Any, ...], list[str]] = {}  # nodes to run, by call shape
+            self._attrs = {n: attr_name(node.share or n) for n, node in graph.nodes.items()}
+            self._fused = {n for n, node in graph.nodes.items() if node.activation is not None}
 
         def module_of(self, name: str) -> nn.Module:
-            node = self.graph.nodes[name]
-            return self.net.get_submodule(attr_name(node.share or name))
+            return self.net._modules[self._attrs[name]]  # compiled networks are flat
 
         def state_shapes(self) -> dict[str, dict[str, tuple[int, ...]]]:
             return {n: self.module_of(n).state_shapes() for n in self.stateful}
@@ -135,16 +137,20 @@ def runner_class() -> type:
                      state: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
             """``env`` (values by input or node name) completed up to ``targets``; the new
             states of the stateful nodes evaluated are written into ``state``."""
-            needed = self._needed(targets, env)
-            for name, node in self.graph.nodes.items():
-                if name not in needed:
-                    continue
-                args = [env[i] for i in node.inputs]
-                if mode != "plain" and name in self.stateful and state is not None:
+            key = (tuple(targets), tuple(env))
+            plan = self._plans.get(key)
+            if plan is None:
+                needed = self._needed(targets, env)
+                plan = self._plans[key] = [n for n in self.graph.nodes if n in needed]
+            nodes, stepping = self.graph.nodes, mode != "plain" and state is not None
+            for name in plan:
+                args = [env[i] for i in nodes[name].inputs]
+                if stepping and name in state:
                     value = self._stateful(name, args[0], state, mode)
                 else:
                     value = self.module_of(name)(*args)
-                env[name] = apply_activation(self.net, self.graph, name, value)
+                env[name] = apply_activation(self.net, self.graph, name, value) \
+                    if name in self._fused else value
             return env
 
         def _stateful(self, name: str, x: Any, state: dict[str, dict[str, Any]],

@@ -232,12 +232,22 @@ def _recurrent_module() -> type:
             self._one_direction()
             hs, cs = self._layers(state["h"]), self._layers(state.get("c", state["h"]))
             rnn, inp, new_h, new_c = self.rnn, x, [], []
+            # eager: torch's fused cell (one op, ~4x faster a step); traced: the equations
+            fused = not (torch.jit.is_tracing() or torch.compiler.is_compiling())
+            per_layer = 4 if rnn.bias else 2
             for layer in range(self.num_layers):
-                b_ih = getattr(rnn, f"bias_ih_l{layer}") if rnn.bias else None
-                b_hh = getattr(rnn, f"bias_hh_l{layer}") if rnn.bias else None
-                gx = F.linear(inp, getattr(rnn, f"weight_ih_l{layer}"), b_ih)
-                gh = F.linear(hs[layer], getattr(rnn, f"weight_hh_l{layer}"), b_hh)
-                inp, c = self._cell(gx, gh, hs[layer], cs[layer])
+                # torch's own list (w_ih, w_hh[, b_ih, b_hh]) per layer: no attribute look-ups
+                w_ih, w_hh, b_ih, b_hh = (*rnn._flat_weights[layer * per_layer:
+                                                             (layer + 1) * per_layer],
+                                          None, None)[:4]
+                if fused and self.cell == "lstm":
+                    inp, c = torch.lstm_cell(inp, (hs[layer], cs[layer]), w_ih, w_hh, b_ih, b_hh)
+                elif fused:
+                    cell = getattr(torch, f"{self.cell}_cell")
+                    inp, c = cell(inp, hs[layer], w_ih, w_hh, b_ih, b_hh), cs[layer]
+                else:
+                    gx, gh = F.linear(inp, w_ih, b_ih), F.linear(hs[layer], w_hh, b_hh)
+                    inp, c = self._cell(gx, gh, hs[layer], cs[layer])
                 new_h.append(inp)
                 new_c.append(c)
             out = {"h": self._stack(new_h)}
