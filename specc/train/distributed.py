@@ -36,7 +36,8 @@ def launch(spec: Any, path: Path, *, overrides: list[str], resume: bool, device:
             RunDir(path).start(spec, fresh=True)
         source = str(path)
         resume_flag = ["--resume"] if resume else ["--from-run"]
-        overrides = []
+        if not resume:
+            overrides = []  # already applied to the spec in the run directory
     else:
         resume_flag = ["--resume"] if resume else []
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",

@@ -92,14 +92,36 @@ class Session:
         elif self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
 
-    def rng_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-                                 "python": random.getstate(), "augment": self.generator.get_state()}
+    def rng_state(self) -> list[dict[str, Any]] | None:
+        """Every process's RNG states as a list by rank, gathered on rank 0 (``None`` on the
+        other ranks; all processes must call this)."""
+        own: dict[str, Any] = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+                               "python": random.getstate(), "augment": self.generator.get_state()}
         if self.device.type == "cuda":
-            state["cuda"] = torch.cuda.get_rng_state(self.device)
-        return state
+            own["cuda"] = torch.cuda.get_rng_state(self.device)
+        if not self.dist.active:
+            return [own]
+        import torch.distributed as dist
 
-    def set_rng_state(self, state: dict[str, Any]) -> None:
+        states: list[Any] | None = [None] * self.dist.world if self.dist.main else None
+        dist.gather_object(own, states, dst=0)
+        return states
+
+    def set_rng_state(self, states: list[dict[str, Any]] | dict[str, Any]) -> None:
+        """Restore this rank's RNG states from :meth:`rng_state`'s list (a single dict is a
+        checkpoint of one process from before the list)."""
+        saved = [states] if isinstance(states, dict) else list(states)
+        if len(saved) != self.dist.world:
+            def procs(n: int) -> str:
+                return f"{n} process" + ("es" if n > 1 else "")
+
+            raise SpecError(
+                f"this run was trained by {procs(len(saved))} and cannot be resumed exactly "
+                f"by {procs(self.dist.world)}: every process's random state is saved",
+                received=f"--nproc {self.dist.world}" if self.dist.world > 1 else "no --nproc",
+                hint=f"resume with --nproc {len(saved)} (in all, over every node), or start "
+                     "a new run")
+        state = saved[self.dist.rank]
         torch.set_rng_state(state["torch"])
         np.random.set_state(state["numpy"])
         py = state["python"]
@@ -161,9 +183,28 @@ class Session:
         self.barrier()
 
     def load(self, tag: str = "last") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Checkpoint ``tag``. With several processes rank 0 reads it and sends it to the
+        others, so the nodes of a multi-node run need no shared filesystem (all processes
+        must call this)."""
         if self.run is None:
             raise SpecError("this session has no run directory to resume from")
-        return self.run.checkpoints.load(tag, map_location=self.device)
+        if not self.dist.active:
+            return self.run.checkpoints.load(tag, map_location=self.device)
+        import torch.distributed as dist
+
+        box: list[Any] = [None]
+        if self.dist.main:
+            try:
+                box[0] = self.run.checkpoints.load(tag, map_location="cpu")
+            except SpecError as err:
+                box[0] = str(err)
+                dist.broadcast_object_list(box, src=0)
+                raise
+        dist.broadcast_object_list(box, src=0)
+        if isinstance(box[0], str):
+            raise SpecError(f"rank 0 could not read the '{tag}' checkpoint: {box[0]}")
+        weights, state = box[0]
+        return {k: v.to(self.device) for k, v in weights.items()}, state
 
     # -- processes ----------------------------------------------------------------------------
     def barrier(self) -> None:
