@@ -159,13 +159,13 @@ def bar(quick: bool, iterations: int | None, per_epoch: int, overrides: list[str
     smoke = " (quick, not the bar)" if quick else ""
     set_note = f"; --set {' '.join(overrides)}" if overrides else ""
     return [
-        Row(f"gan judge_confidence / judge_real ({samples} samples, last epoch)", ratio, None,
-            None, f">= {BAR_RATIO}", None if quick else ratio >= BAR_RATIO, unit="",
+        Row(f"gan judge_confidence / judge_real ({samples} samples, last epoch)", 100 * ratio,
+            None, None, f">= {BAR_RATIO:.0%}", None if quick else ratio >= BAR_RATIO, unit="%",
             note=f"confidence {last['val_judge_confidence']:.3f}, judge on real held-out "
             f"{real:.3f}; judge: dcn, held-out accuracy {acc:.3f}, trained in {j_wall:.0f} s "
             f"({j_cpu:.0f} CPU-s){smoke}"),
-        Row("gan smallest class share of the samples (judge's classes)", share, None, None,
-            f">= {BAR_CLASS:.0%}", None if quick else share >= BAR_CLASS, unit="",
+        Row("gan smallest class share of the samples (judge's classes)", 100 * share, None,
+            None, f">= {BAR_CLASS:.0%}", None if quick else share >= BAR_CLASS, unit="%",
             note=f"d_loss {last['d_loss']:.3f}, g_loss {last['g_loss']:.3f}, "
             f"{grids} sample grids written{smoke}"),
         Row(f"gan training time ({done})", wall, None, None, "<= 15 min on 2 cores",
