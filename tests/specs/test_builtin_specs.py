@@ -131,6 +131,11 @@ def test_a_few_training_steps_reduce_the_loss(spec_path: Path, tmp_path: Path) -
     if "phases" in regime.Config.model_fields:  # a composite regime: its last phase's rows
         rows = [r for r in rows if r["phase"] == rows[-1]["phase"]]
         regime = current_regime(run.spec.train.phases[-1]["regime"])
+    if regime.name == "adversarial":
+        # two losses pulling against each other need not fall; tests/specs/test_gan.py (slow)
+        # checks that the gan learns. Here: both are logged and finite every epoch
+        assert all(math.isfinite(r[k]) for r in rows for k in ("d_loss", "g_loss")), rows
+        return
     if not issubclass(regime, EpochRegime):
         # accumulate-then-solve: one pass, one row with finite training and held-out losses
         assert len(rows) == 1, rows
