@@ -91,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     from .report import print_table
 
-    print_table(run(args.quick))
+    rows = run(args.quick)
+    print_table(rows)
+    for row in rows:
+        print(row.note)
     return 0
 
 
