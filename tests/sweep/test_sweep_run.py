@@ -116,3 +116,27 @@ def test_two_worker_processes_share_one_sqlite_study(cli, sweep_spec, tmp_path):
     pids = {t.user_attrs["worker"]["pid"] for t in study.trials}
     assert len(pids) == 2  # both processes ran trials
     assert len({t.number for t in study.trials}) == 6
+
+
+@pytest.mark.slow
+def test_median_pruner_stops_bad_learning_rates(cli, sweep_spec, tmp_path):
+    spec = sweep_spec("""\
+        sweep:
+          metric: val_loss
+          trials: 10
+          sampler: random
+          pruner: median
+          space:
+            train.optimizer.adam.lr: {log_uniform: [1.0e-6, 1.0]}
+        """)
+    spec.write_text(spec.read_text().replace("epochs: 2", "epochs: 4"))
+    out = tmp_path / "sw"
+    code, stdout, err = cli("sweep", spec, "--out", out)
+    assert code == 0, err
+    study, state = _study(out)
+    pruned = [t for t in study.trials if t.state == state.PRUNED]
+    assert pruned and all(t.user_attrs["epochs"] < 4 for t in pruned)
+    assert all("error" not in t.user_attrs for t in pruned)
+    summary = (out / "trials" / f"{pruned[0].number:04d}" / "summary.txt").read_text()
+    assert "status: pruned by the sweep after epoch" in summary
+    assert len(study.trials) == 10
