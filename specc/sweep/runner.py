@@ -27,8 +27,10 @@ def threads_per_job(jobs: int) -> int:
 def run(sweep: Sweep, jobs: int) -> int:
     """Run trials until the study has ``sweep.total``; 0, or a worker's exit code (2: a user
     error it printed, 130: interrupted)."""
+    from .study import enqueue_grid, load_study
     from .trial import work
 
+    enqueue_grid(sweep, load_study(sweep))  # before any worker asks for a trial
     if jobs == 1:
         work(sweep)
         return 0
@@ -42,7 +44,8 @@ def run(sweep: Sweep, jobs: int) -> int:
     try:
         codes = [p.wait() for p in procs]
     except KeyboardInterrupt:  # the workers got the same Ctrl-C: let them save and stop
-        codes = [p.wait() for p in procs]
+        for p in procs:
+            p.wait()
         return 130
     return next((c for c in codes if c == 130), None) or max(codes)
 

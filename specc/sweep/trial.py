@@ -16,7 +16,7 @@ from ..errors import SpecError
 from ..train.progress import Progress
 from ..train.session import Interrupted
 from .config import Param
-from .study import Sweep, enqueue_grid, load_study, recover, retry, worker_tag
+from .study import Sweep, load_study, recover, retry, worker_tag
 
 
 class Pruned(Interrupted):
@@ -133,8 +133,6 @@ def work(sweep: Sweep, worker: int = 0) -> int:
     from optuna.trial import TrialState
 
     study = load_study(sweep, worker=worker)
-    if worker == 0:
-        enqueue_grid(sweep, study)
     ran = 0
     while (trial := _next_trial(sweep, study)) is not None:
         with get_heartbeat_thread(trial._trial_id, study._storage):
