@@ -52,10 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     try:
         from_run = args.resume or args.from_run
-        box: list[Any] = [agreed(info, lambda: _run_spec(args.spec) if info.main and from_run
-                                 else None)]
-        dist.broadcast_object_list(box, src=0)  # the other nodes need no copy of the run
-        spec = agreed(info, lambda: load(box[0], args.overrides) if from_run
+        # a run's spec and rank 0's --set travel to the others: they need no copy of the run
+        box: list[Any] = [agreed(info, lambda: (_run_spec(args.spec), args.overrides)
+                                 if info.main and from_run else None)]
+        dist.broadcast_object_list(box, src=0)
+        spec = agreed(info, lambda: load(*box[0]) if from_run
                       else _load(args.spec, args.overrides))
         folder = agreed(info, lambda: _claim_folder(args, spec, info, by_hand))
         lock = folder[1] if folder else None

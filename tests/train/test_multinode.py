@@ -78,17 +78,14 @@ def _torchrun() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "torch.distributed.run"]
 
 
-@pytest.mark.slow  # two torchrun launches
-def test_two_nodes_train_one_run_with_identical_weights(hosts, tmp_path):
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(SPEC.lstrip())
-    master = hosts[0][2]
+def _two_nodes(hosts, port: int, worker_args: list[list[str]]) -> list[str]:
+    """Run the README's torchrun command on both hosts; their outputs, after both succeed."""
     procs = []
     for rank, (ns, veth, _) in enumerate(hosts):
         cmd = ["ip", "netns", "exec", ns, "env", f"GLOO_SOCKET_IFNAME={veth}",
                "OMP_NUM_THREADS=1", *_torchrun(), "--nnodes", "2", "--node-rank", str(rank),
-               "--nproc-per-node", "1", "--master-addr", master, "--master-port", "29531",
-               "-m", "specc.cli.worker", str(spec), "--out", str(tmp_path / f"node{rank}")]
+               "--nproc-per-node", "1", "--master-addr", hosts[0][2], "--master-port",
+               str(port), "-m", "specc.cli.worker", *worker_args[rank]]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       text=True))
     outs = []
@@ -102,7 +99,16 @@ def test_two_nodes_train_one_run_with_identical_weights(hosts, tmp_path):
                 p.wait()
     for rank, (p, out) in enumerate(zip(procs, outs, strict=True)):
         assert p.returncode == 0, f"node {rank}:\n{out}"
+    return outs
+
+
+@pytest.mark.slow  # four two-node launches
+def test_two_nodes_train_one_run_with_identical_weights_and_resume(hosts, tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.lstrip())
     run = tmp_path / "node0"
+    outs = _two_nodes(hosts, 29531, [[str(spec), "--out", str(run)],
+                                     [str(spec), "--out", str(tmp_path / "node1")]])
     summary = (run / "summary.txt").read_text()
     assert "processes: 2 (gloo); weights identical on all ranks: yes" in summary
     rows = read_metrics(run)
@@ -111,6 +117,12 @@ def test_two_nodes_train_one_run_with_identical_weights(hosts, tmp_path):
     assert rows[-1]["val_accuracy"] >= 0.9
     assert not (tmp_path / "node1").exists()  # the other node writes no run folder
     assert f"rank 0 writes the run folder {run}" in outs[1]  # and is told where it is
+    # resume: node 1 needs no copy of the run (the spec and checkpoint come from rank 0)
+    _two_nodes(hosts, 29532, [[str(run), "--resume", "--set", "train.epochs=4"],
+                              [str(tmp_path / "absent"), "--resume"]])
+    assert [r["epoch"] for r in read_metrics(run)] == [1, 2, 3, 4]
+    assert "weights identical on all ranks: yes" in (run / "summary.txt").read_text()
+    assert not (tmp_path / "absent").exists()
 
 
 @pytest.fixture
