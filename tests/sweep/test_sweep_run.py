@@ -51,6 +51,8 @@ def test_sweep_table_best_spec_and_trial_runs(cli, sweep_spec, tmp_path):
     code, stdout, err = cli("evaluate", run, "--json")
     assert code == 0, err
     assert json.loads(stdout)["accuracy"] == pytest.approx(best.value)
+    code, stdout, err = cli("export", run, "-o", tmp_path / "best.onnx")
+    assert code == 0 and "parity ok" in stdout, err
     # and --status prints the same table
     code, status, _ = cli("sweep", "--status", out)
     assert code == 0 and head in status and f"best: trial {best.number}" in status
