@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DistributedSampler
 
-from .prepare import Part, Prepared
+from .prepare import Part, Prepared, fresh_train
 
 
 @dataclass
@@ -72,9 +72,27 @@ class TensorData:
     def train(self) -> TensorPart:
         return self.parts["train"]
 
+    def refresh(self, epoch: int) -> None:
+        """Draw the training split afresh for ``epoch`` when the dataset makes new samples
+        every epoch (``fresh_each_epoch``); otherwise keep it."""
+        part = fresh_train(self.prepared, epoch)
+        if part is not None:
+            self.parts["train"] = TensorPart(part)
+
     def sampler(self, seed: int, world: int = 1, rank: int = 0) -> DistributedSampler[Any]:
         return DistributedSampler(range(self.train.n), num_replicas=world, rank=rank,
                                   shuffle=True, seed=seed, drop_last=False)
+
+
+def masked(pred: torch.Tensor, target: torch.Tensor,
+           mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The elements of an output and its targets that a loss mask marks (``mask`` covers the
+    leading axes of both, e.g. (batch, time) of (batch, time, bits)); both unchanged without
+    a mask."""
+    if mask is None:
+        return pred, target
+    keep = mask > 0
+    return pred[keep], target[keep]
 
 
 def epoch_order(sampler: DistributedSampler[Any], epoch: int) -> torch.Tensor:

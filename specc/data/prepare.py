@@ -27,6 +27,7 @@ class OutputTarget:
     loss: str | None = None  # canonical loss name (gradient regimes), else None
     target: str = "labels"  # 'labels', 'input' or a dataset array name
     classes: bool = False  # without a loss: integer labels are class indices of the output
+    mask: str | None = None  # a dataset array: the loss counts only the elements it marks
 
 
 @dataclass
@@ -52,6 +53,8 @@ class Prepared:
     target_scale: dict[str, dict[str, list[float]]]  # output -> {"scale": .., "shift": ..}
     split_record: dict[str, Any]
     classes: dict[str, int] = field(default_factory=dict)  # classifier output -> classes
+    target_keys: dict[str, str] = field(default_factory=dict)  # target -> dataset array
+    setup: tuple[Any, ...] = ()  # (cfg, inputs, outputs) as given to prepare, for refresh
 
     @property
     def task(self) -> str:
@@ -73,9 +76,8 @@ class Prepared:
                 "classes": self.classes}
 
 
-def load_raw(cfg: Any) -> RawData:
-    """Load the dataset named in a DataConfig, with its own parameters validated."""
-    from ..registry import current
+def dataset_params(cfg: Any) -> tuple[Any, Any]:
+    """The dataset class named in a DataConfig and its own parameters, validated."""
     from ..spec.pydantic_errors import validate_model
 
     try:
@@ -85,6 +87,12 @@ def load_raw(cfg: Any) -> RawData:
     params, errs = validate_model(ds.Params, cfg.dataset_params, ("train", "data"))
     if errs:
         raise SpecError.collect(errs)
+    return ds, params
+
+
+def load_raw(cfg: Any) -> RawData:
+    """Load the dataset named in a DataConfig, with its own parameters validated."""
+    ds, params = dataset_params(cfg)
     raw = ds.load(params)
     raw.meta.setdefault("dataset", ds.name)
     if cfg.limit is not None:
@@ -145,9 +153,41 @@ def prepare(cfg: Any, inputs: dict[str, TensorType], outputs: dict[str, OutputTa
                                           name) for name, t in inputs.items()}
             extras = {k: v[ix] for k, v in raw.arrays.items() if k not in input_keys.values()}
             parts[split] = Part(ins, {}, extras, ix)
-    prep = Prepared(parts, raw, {}, pre, target_scale, record)
+    prep = Prepared(parts, raw, {}, pre, target_scale, record, setup=(cfg, inputs, outputs))
     _attach_targets(cfg, prep, inputs, outputs)
     return prep
+
+
+def mask_key(out: str) -> str:
+    """The key of output ``out``'s loss mask among a part's targets."""
+    return f"{out}:mask"
+
+
+def fresh_train(prep: Prepared, epoch: int) -> Part | None:
+    """The training split drawn afresh for ``epoch`` (0-based) by a dataset with
+    ``fresh_each_epoch`` (its ``load_epoch``), with the preprocessing and target scaling
+    already fitted; None for other datasets."""
+    cfg, inputs, outputs = prep.setup
+    ds, params = dataset_params(cfg)
+    if not getattr(ds, "fresh_each_epoch", False) or prep.task == "series":
+        return None
+    raw = ds.load_epoch(params, epoch, "train", prep.raw)
+    keys = {name: prep.preprocess[name]["key"] for name in inputs}
+    ins = {name: apply_preprocess(prep.preprocess[name], raw.arrays[keys[name]], t, cfg, name)
+           for name, t in inputs.items()}
+    extras = {k: v for k, v in raw.arrays.items() if k not in keys.values()}
+    part = Part(ins, {}, extras, np.arange(raw.n))
+    for target, key in prep.target_keys.items():
+        out = target.removesuffix(":mask")
+        if target == mask_key(out):
+            part.targets[target] = extras[key].astype(np.float32)
+            continue
+        y = _check_target(extras[key], outputs[out], out, cfg, raw, "train")
+        ts = prep.target_scale.get(out)
+        if ts and out not in prep.classes:
+            y = ((y - np.asarray(ts["shift"])) / np.asarray(ts["scale"])).astype(np.float32)
+        part.targets[target] = y
+    return part
 
 
 # -- inputs ---------------------------------------------------------------------------------
@@ -464,10 +504,33 @@ def _attach_targets(cfg: Any, prep: Prepared, inputs: dict[str, TensorType],
                              hint="arrays: " + ", ".join(first))
         for split, part in prep.parts.items():
             part.targets[out] = _check_target(part.extras[key], spec, out, cfg, raw, split)
+        prep.target_keys[out] = key
+        if spec.mask is not None:
+            _attach_mask(cfg, prep, out, spec.mask)
         if _reads(spec) == "classes" or (_reads(spec) == "signs" and _n_classes(spec.type) > 1) \
                 or _class_indices(spec, prep.parts["train"].targets[out].dtype):
             prep.classes[out] = _n_classes(spec.type)
     _fit_target_scale(cfg, prep, outputs)
+
+
+def _attach_mask(cfg: Any, prep: Prepared, out: str, key: str) -> None:
+    """Output ``out``'s loss mask: dataset array ``key``, shaped as the leading axes of the
+    output's targets."""
+    path = ("train", "losses", out, "mask")
+    first = prep.parts["train"]
+    if key not in first.extras:
+        raise SpecError(f"dataset '{cfg.dataset}' has no array '{key}' to mask the loss of "
+                        f"output '{out}'", path=path, received=key,
+                        hint=did_you_mean(key, list(first.extras))
+                        or "arrays: " + ", ".join(first.extras))
+    have, want = first.extras[key].shape[1:], first.targets[out].shape[1:]
+    if have != want[:len(have)]:
+        raise SpecError(f"mask '{key}' of shape {describe(have)} does not cover the targets of "
+                        f"output '{out}' of shape {describe(want)} (its leading axes)",
+                        path=path, received=key)
+    for part in prep.parts.values():
+        part.targets[mask_key(out)] = part.extras[key].astype(np.float32)
+    prep.target_keys[mask_key(out)] = key
 
 
 def _n_classes(t: TensorType) -> int:
@@ -538,8 +601,8 @@ def _fit_target_scale(cfg: Any, prep: Prepared, outputs: dict[str, OutputTarget]
         return
     train = prep.parts["train"]
     for out, y in train.targets.items():
-        if y.dtype.kind != "f" or out in prep.classes:
-            continue
+        if out not in outputs or y.dtype.kind != "f" or out in prep.classes:
+            continue  # masks and class indices are not scaled
         axes = tuple(a for a in range(y.ndim) if a != y.ndim - 1)
         if kind == "standard":
             shift, scale = y.mean(axis=axes), y.std(axis=axes)

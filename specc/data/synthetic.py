@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from .base import Dataset, Params, RawData
+from .base import Dataset, Params, RawData, data_error
 
 
 class MackeyGlassParams(Params):
@@ -114,7 +114,28 @@ class CopyParams(Params):
     bits: int = Field(8, gt=0)
     min_length: int = Field(1, gt=0)
     max_length: int = Field(10, gt=0)
+    curriculum: int = Field(0, ge=0, description="Training sequences start at most min_length "
+                            "long and the longest grows by one every this many epochs up to "
+                            "max_length (0: no curriculum).")
     seed: int = 0
+
+
+def copy_sequences(rng: np.random.Generator, n: int, bits: int, min_length: int,
+                   longest: int, max_length: int) -> dict[str, np.ndarray]:
+    """``n`` copy-task samples of lengths min_length..longest, padded to max_length."""
+    steps = 2 * max_length + 2
+    x = np.zeros((n, steps, bits + 2), np.float32)
+    y = np.zeros((n, steps, bits), np.float32)
+    mask = np.zeros((n, steps), np.float32)
+    lengths = rng.integers(min_length, longest + 1, n)
+    for i, length in enumerate(lengths):
+        seq = rng.integers(0, 2, (length, bits)).astype(np.float32)
+        x[i, 0, bits] = 1
+        x[i, 1 : length + 1, :bits] = seq
+        x[i, length + 1, bits + 1] = 1
+        y[i, length + 2 : 2 * length + 2] = seq
+        mask[i, length + 2 : 2 * length + 2] = 1
+    return {"x": x, "y": y, "mask": mask, "length": lengths.astype(np.int64)}
 
 
 class Copy(Dataset):
@@ -122,28 +143,37 @@ class Copy(Dataset):
 
     Inputs (2*max_length + 2, bits + 2): a start flag, L random bit vectors, an end flag, then
     blanks. Targets (2*max_length + 2, bits): zeros, then the L vectors right after the end
-    flag. ``mask`` (same steps) marks the recall steps.
+    flag. ``mask`` (same steps) marks the recall steps. The training sequences are drawn
+    afresh every epoch (seeded by seed and epoch), optionally on a curriculum over lengths;
+    the held-out ones stay those of ``load``.
     """
 
     name = "copy"
     Params = CopyParams
     task = "regression"
+    fresh_each_epoch = True
 
     @classmethod
     def load(cls, params: Any) -> RawData:
+        _check_lengths(params)
         rng = np.random.default_rng(params.seed)
-        n, b, lmax = params.n, params.bits, params.max_length
-        steps = 2 * lmax + 2
-        x = np.zeros((n, steps, b + 2), np.float32)
-        y = np.zeros((n, steps, b), np.float32)
-        mask = np.zeros((n, steps), np.float32)
-        lengths = rng.integers(params.min_length, lmax + 1, n)
-        for i, length in enumerate(lengths):
-            seq = rng.integers(0, 2, (length, b)).astype(np.float32)
-            x[i, 0, b] = 1
-            x[i, 1 : length + 1, :b] = seq
-            x[i, length + 1, b + 1] = 1
-            y[i, length + 2 : 2 * length + 2] = seq
-            mask[i, length + 2 : 2 * length + 2] = 1
-        return RawData({"x": x, "y": y, "mask": mask, "length": lengths.astype(np.int64)},
-                       "regression")
+        return RawData(copy_sequences(rng, params.n, params.bits, params.min_length,
+                                      params.max_length, params.max_length), "regression")
+
+    @classmethod
+    def load_epoch(cls, params: Any, epoch: int, split: str,
+                   source: RawData | None = None) -> RawData:
+        """Fresh training sequences for ``epoch`` (0-based)."""
+        _check_lengths(params)
+        longest = params.max_length
+        if params.curriculum:
+            longest = min(longest, params.min_length + epoch // params.curriculum)
+        rng = np.random.default_rng([params.seed, epoch + 1])
+        return RawData(copy_sequences(rng, params.n, params.bits, params.min_length, longest,
+                                      params.max_length), "regression")
+
+
+def _check_lengths(params: CopyParams) -> None:
+    if params.min_length > params.max_length:
+        raise data_error("min_length must not exceed max_length", "min_length",
+                         received=params.min_length)

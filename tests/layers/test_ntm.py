@@ -1,0 +1,130 @@
+"""The ``ntm`` kind: stepping equals the full forward, the numerical guards, the parameter
+count, located errors, and the ``step`` form exported with parity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import torch
+from click.testing import CliRunner
+
+import specc
+from specc.cli import main
+from specc.layers.ntm import MEMORY_INIT, NTMParams, _ntm_module, ntm_count
+from specc.registry import current
+from specc.types import TensorType
+
+TINY = """\
+specc: 1
+name: tiny_ntm
+inputs: {x: [null, 4]}
+nodes:
+  machine: {op: ntm, in: x, units: 2, controller: 8, memory_rows: ROWS, memory_cols: 3}
+  bits: {op: sigmoid, in: machine}
+outputs: [bits]
+forms:
+  step: {step: {}}
+"""
+
+
+def _machine(features: int = 4, **kw: int) -> torch.nn.Module:
+    p = NTMParams(**{"units": 2, "controller": 8, "memory_rows": 6, "memory_cols": 3, **kw})
+    torch.manual_seed(0)
+    return current().layers.get("ntm").build(p, [TensorType((None, features))]).eval()
+
+
+def test_step_equals_forward() -> None:
+    m = _machine(shift_range=2)
+    assert current().layers.get("ntm").stateful and m.stateful
+    x = torch.randn(5, 9, 4, generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        full = m(x)
+        state = m.initial_state(5)
+        assert {k: tuple(v.shape[1:]) for k, v in state.items()} == m.state_shapes() == {
+            "memory": (6, 3), "read": (3,), "h": (8,), "c": (8,), "w_read": (6,),
+            "w_write": (6,)}
+        steps = []
+        for t in range(9):
+            y, state = m.step(x[:, t], state)
+            steps.append(y)
+        torch.testing.assert_close(torch.stack(steps, 1), full, atol=0, rtol=0)
+        seq, mid = m.run(x[:, :4], m.initial_state(5))  # a state carried half-way
+        rest, end = m.run(x[:, 4:], mid)
+        torch.testing.assert_close(torch.cat([seq, rest], 1), full, atol=0, rtol=0)
+        for k in end:
+            torch.testing.assert_close(end[k], state[k], atol=0, rtol=0)
+
+
+def test_initial_state_and_guards() -> None:
+    m = _machine()
+    state = m.initial_state(2)
+    assert torch.equal(state["memory"], torch.full((2, 6, 3), MEMORY_INIT))
+    assert all(not v.any() for k, v in state.items() if k != "memory")
+    with torch.no_grad():  # extreme head parameters: still finite, weightings still sum to 1
+        m.heads.weight.mul_(50)
+        m.heads.bias.fill_(-30)
+        x = torch.randn(3, 40, 4, generator=torch.Generator().manual_seed(2)) * 10
+        y, end = m.run(x, m.initial_state(3))
+    assert torch.isfinite(y).all() and all(torch.isfinite(v).all() for v in end.values())
+    for w in (end["w_read"], end["w_write"]):
+        assert (w >= 0).all()
+        torch.testing.assert_close(w.sum(-1), torch.ones(3))
+
+
+def test_gradients_finite_from_the_constant_memory() -> None:
+    m = _machine().train()
+    x = torch.zeros(2, 6, 4)  # no input at all: every memory row equal and tiny
+    m(x).sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in m.parameters())
+
+
+def test_parameter_count_matches_torch() -> None:
+    for kw in ({}, {"shift_range": 0}, {"shift_range": 3, "memory_cols": 5}):
+        m = _machine(features=7, **kw)
+        p = NTMParams(**{"units": 2, "controller": 8, "memory_rows": 6, "memory_cols": 3, **kw})
+        assert sum(t.numel() for t in m.parameters()) == ntm_count(p, 7)
+
+
+def test_shift_rolls_the_weighting_circularly() -> None:
+    """With a sharp shift by +1 and no content, the write weighting walks one row a step."""
+    m = _ntm_module()
+    assert m is _ntm_module()  # built once
+    net = _machine(memory_rows=5, shift_range=1)
+    size = net.heads.out_features
+    with torch.no_grad():
+        net.heads.weight.zero_()
+        bias = torch.zeros(size)
+        block = 3 + 1 + 1 + 3 + 1  # key (3), beta, g, shifts (3), gamma
+        for head in range(2):
+            o = head * block
+            bias[o + 4] = -50.0  # gate 0: keep the previous weighting
+            bias[o + 5:o + 8] = torch.tensor([-50.0, -50.0, 50.0])  # shift +1
+            bias[o + 8] = 50.0  # sharp
+        net.heads.bias.copy_(bias)
+    state = net.initial_state(1)
+    state["w_write"] = torch.eye(5)[:1]
+    for t in range(1, 7):
+        _, state = net.step(torch.zeros(1, 4), state)
+        assert int(state["w_write"].argmax()) == t % 5
+
+
+def test_zero_memory_rows_is_a_located_error(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(TINY.replace("ROWS", "0"))
+    result = CliRunner().invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 2, result.output
+    assert f"{spec}:5" in result.output and "nodes.machine.memory_rows" in result.output
+    assert "received 0" in result.output and "Traceback" not in result.output
+
+
+def test_step_form_exports_with_parity(tmp_path: Path) -> None:
+    spec = tmp_path / "tiny_ntm.yaml"
+    spec.write_text(TINY.replace("ROWS", "6"))
+    result = specc.export(str(spec), tmp_path / "step.onnx", form="step")
+    assert result.parity.ok
+    model = onnx.load(str(result.path))
+    state = ["memory", "read", "h", "c", "w_read", "w_write"]
+    assert [i.name for i in model.graph.input] == ["x"] + [f"machine.{s}" for s in state]
+    assert [o.name for o in model.graph.output] == ["bits"] + [
+        f"machine.{s}.next" for s in state]
