@@ -190,6 +190,8 @@ def sample_next(probs: Any, temperature: float, generator: Any) -> int:
 
     if temperature == 0:
         return int(probs.argmax())
+    if temperature == 1:  # the distribution itself: no round trip through the logarithm
+        return int(torch.multinomial(probs, 1, generator=generator))
     logits = torch.log(probs.clamp_min(1e-30)) / temperature
     return int(torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator))
 
