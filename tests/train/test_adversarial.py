@@ -335,3 +335,16 @@ def test_judge_metric_reads_the_generator_and_picks_best(tmp_path: Path) -> None
     ratio = float(values[head.index("val_judge_ratio")])
     assert 0 < ratio < 2 and "val_judge_min_class" in head
     assert (out / "checkpoints" / "best.safetensors").exists()  # picked by val_judge_ratio
+
+
+def test_evaluate_reports_the_discriminator_on_held_out_and_generated(run: Path) -> None:
+    import json
+
+    r = CliRunner().invoke(main, ["evaluate", str(run), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["split"] == "val" and out["n"] == 64
+    assert 0 < out["d_real"] < 1 and 0 < out["d_fake"] < 1 and out["d_loss"] > 0
+    rows = (run / "metrics.csv").read_text().splitlines()
+    last = dict(zip(rows[0].split(","), rows[-1].split(","), strict=True))
+    assert float(last["val_d_loss"]) == pytest.approx(out["d_loss"], rel=1e-5)
