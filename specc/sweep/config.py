@@ -237,3 +237,27 @@ def metric_and_direction(spec: Any, cfg: SweepConfig) -> tuple[str, str]:
     if cfg.direction != "auto":
         return key, cfg.direction
     return key, "maximize" if mode == "max" else "minimize"
+
+
+def json_schema() -> dict[str, Any]:
+    """The ``sweep:`` section as JSON Schema (draft-07), for editors (``specc schema``)."""
+    pair = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+    ints = {**pair, "items": {"type": "integer"}}
+    forms = {"uniform": pair, "log_uniform": {**pair, "items": {"type": "number",
+                                                                  "exclusiveMinimum": 0}},
+             "int": ints, "log_int": {**ints, "items": {"type": "integer", "minimum": 1}},
+             "choice": {"type": "array", "minItems": 2}}
+    dimension = {"oneOf": [{"type": "object", "properties": {k: v}, "required": [k],
+                            "additionalProperties": False} for k, v in forms.items()]}
+    fields = SweepConfig.model_fields
+    props: dict[str, Any] = {
+        "metric": {"type": ["string", "null"]}, "direction": {"enum": ["maximize", "minimize",
+                                                                        "auto"]},
+        "trials": {"type": "integer", "minimum": 1, "maximum": 100_000},
+        "sampler": {"enum": list(SAMPLERS)}, "pruner": {"enum": list(PRUNERS)},
+        "seed": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1},
+        "space": {"type": "object", "minProperties": 1, "additionalProperties": dimension}}
+    for name, prop in props.items():
+        prop["description"] = fields[name].description
+    return {"type": ["object", "null"], "properties": props, "required": ["space"],
+            "additionalProperties": False, "description": SweepConfig.__doc__}
