@@ -93,6 +93,10 @@ def test_free_run_exports_and_equals_feeding_back(tmp_path: Path, spec_file) -> 
             seq = torch.cat([seq, net(seq)[:, -1:]], 1)
     assert got.shape == (3, 12, 1)
     torch.testing.assert_close(got, seq[:, 20:], atol=1e-5, rtol=1e-5)
+    # and the same as the free_run_nrmse metric's closed loop (carried reservoir state)
+    from specc.train.series_metrics import free_run
+
+    torch.testing.assert_close(got, free_run(net, x, 12), atol=1e-5, rtol=1e-5)
 
 
 def test_cli_form_and_cut(tmp_path: Path) -> None:
