@@ -56,8 +56,9 @@ def train(spec: str | None, overrides: tuple[str, ...], plugins: tuple[str, ...]
           nproc: int, quiet: bool, threads: int | None) -> None:
     """Train SPEC (a file or built-in name) and write a run directory.
 
-    Multi-node: run `torchrun --nnodes N --nproc-per-node P --rdzv-backend c10d
-    --rdzv-endpoint HOST:PORT -m specc.cli.worker SPEC --out DIR` on every node.
+    Multi-node: on node R of N run `GLOO_SOCKET_IFNAME=IFACE torchrun --nnodes N
+    --node-rank R --nproc-per-node P --master-addr NODE0 --master-port PORT -m
+    specc.cli.worker SPEC --out DIR` (node 0 writes DIR; see the README).
     """
     from ..train.api import train as train_api
     from ..train.session import Interrupted
