@@ -8,7 +8,7 @@ as it was), and compiles only when the compiled passes are at least :data:`GAIN`
 the decision is cached per network, batch, precision, device and machine in
 ``$SPECC_CACHE_DIR`` (default ``~/.cache/specc``) ``/compile.json``. Where torch.compile cannot
 run (no C compiler for its CPU kernels, or torch without dynamo), ``true`` is an error at
-``train.compile`` and ``auto`` trains eagerly.
+``train.compile`` and ``auto`` trains eagerly (so it does when compiling fails during its measurement).
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ def compile_network(regime: Any) -> None:
             decision = measure(regime)
             write_cache(key, decision)
         use = s.any_rank(decision["compile"])  # every process the same way
-        s.progress.note(f"compile: auto: {'on' if use else 'off'} (eager "
+        s.progress.note(f"compile: auto: eager (torch.compile failed: {decision['error']})"
+                        if "error" in decision else
+                        f"compile: auto: {'on' if use else 'off'} (eager "
                         f"{decision['eager_ms']:.1f} ms, compiled {decision['compiled_ms']:.1f} "
                         f"ms a pass)")
         if not use:
@@ -97,8 +99,12 @@ def measure(regime: Any, reps: int = 5) -> dict[str, Any]:
         net = copy.deepcopy(regime.net).train()
         eager = _time_passes(net, xs, regime.precision, reps, s.device)
         t0 = time.perf_counter()
-        compiled = torch.compile(net)
-        _time_passes(compiled, xs, regime.precision, 1, s.device)
+        try:
+            compiled = torch.compile(net)
+            _time_passes(compiled, xs, regime.precision, 1, s.device)
+        except Exception as exc:  # noqa: BLE001 - any compiler failure means: stay eager
+            return {"compile": False, "eager_ms": eager * 1e3, "compiled_ms": float("nan"),
+                    "warmup_s": 0.0, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
         warmup = time.perf_counter() - t0
         fast = _time_passes(compiled, xs, regime.precision, reps, s.device)
     return {"compile": eager >= GAIN * fast, "eager_ms": eager * 1e3, "compiled_ms": fast * 1e3,

@@ -75,6 +75,21 @@ def test_auto_measures_once_per_spec_and_machine(spec_file, tmp_path, monkeypatc
     assert len(seen) == 2  # another network: measured again
 
 
+def test_auto_stays_eager_when_compiling_fails(spec_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPECC_CACHE_DIR", str(tmp_path / "cache"))
+
+    def broken(module: Any) -> Any:
+        raise RuntimeError("inductor exploded")
+
+    monkeypatch.setattr(torch, "compile", broken)
+    path = spec_file(SPEC.replace("COMPILE", "auto"))
+    res = CliRunner().invoke(cli_main, ["train", str(path), "--out", str(tmp_path / "run"),
+                                        "--epochs", "1"])
+    assert res.exit_code == 0, res.output
+    assert "compile: auto: eager (torch.compile failed: RuntimeError: inductor exploded)" \
+        in res.output
+
+
 @pytest.mark.slow
 def test_compiled_run_resumes_exactly_and_exports(spec_file, tmp_path, monkeypatch):
     if compiled.unusable(torch.device("cpu")):
@@ -111,3 +126,9 @@ def test_compiled_run_resumes_exactly_and_exports(spec_file, tmp_path, monkeypat
 
     result = export(whole.dir)
     assert result.path.is_file()
+    monkeypatch.setenv("SPECC_CACHE_DIR", str(tmp_path / "cache"))  # auto: a real measurement
+    train(spec_file(SPEC.replace("COMPILE", "auto"), "auto.yaml"), out=tmp_path / "auto",
+          quiet=True, epochs=1)
+    (decision,) = json.loads((tmp_path / "cache" / "compile.json").read_text()).values()
+    assert decision["eager_ms"] > 0 and decision["compiled_ms"] > 0 and decision["warmup_s"] > 0
+    assert decision["compile"] == (decision["eager_ms"] >= 1.1 * decision["compiled_ms"])
