@@ -348,3 +348,26 @@ def test_evaluate_reports_the_discriminator_on_held_out_and_generated(run: Path)
     rows = (run / "metrics.csv").read_text().splitlines()
     last = dict(zip(rows[0].split(","), rows[-1].split(","), strict=True))
     assert float(last["val_d_loss"]) == pytest.approx(out["d_loss"], rel=1e-5)
+
+
+def test_resume_mid_epoch_is_exact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from specc.train.adversarial import Adversarial
+    from specc.train.session import Interrupted
+
+    train(tiny(d_steps=2), out=tmp_path / "straight", quiet=True)
+    step = Adversarial.train_step
+
+    def stop_at_step_9(self: Any, batch: Any) -> float:  # like Ctrl-C during epoch 2
+        if self.global_step == 8:
+            self.session.stop_requested = True
+        return step(self, batch)
+
+    monkeypatch.setattr(Adversarial, "train_step", stop_at_step_9)
+    with pytest.raises(Interrupted):
+        train(tiny(d_steps=2), out=tmp_path / "resumed", quiet=True)
+    monkeypatch.setattr(Adversarial, "train_step", step)
+    assert _last(tmp_path / "resumed")[1]["step_in_epoch"] == 3
+    train(resume=tmp_path / "resumed", quiet=True)
+    (wa, sa), (wb, sb) = _last(tmp_path / "straight"), _last(tmp_path / "resumed")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert sa["regime"]["sums"] == sb["regime"]["sums"]
