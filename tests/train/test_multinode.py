@@ -58,7 +58,10 @@ def hosts():
             if res.returncode != 0:
                 pytest.skip(f"cannot create a network namespace: {res.stderr.strip()}")
             made.append(ns)
-        steps = [("link", "add", nodes[0][1], "type", "veth", "peer", "name", nodes[1][1])]
+        res = _ip("link", "add", nodes[0][1], "type", "veth", "peer", "name", nodes[1][1])
+        if res.returncode != 0:
+            pytest.skip(f"cannot create a veth pair: {res.stderr.strip()}")
+        steps: list[tuple[str, ...]] = []
         for ns, veth, addr in nodes:
             steps += [("link", "set", veth, "netns", ns),
                       ("-n", ns, "addr", "add", f"{addr}/24", "dev", veth),
@@ -71,6 +74,7 @@ def hosts():
     finally:
         for ns in made:  # deleting a namespace deletes the veth end inside it, and its peer
             _ip("netns", "del", ns)
+        _ip("link", "del", nodes[0][1])  # a pair still outside them (fails when gone: fine)
 
 
 def _torchrun() -> list[str]:
