@@ -165,13 +165,20 @@ def mask_key(out: str) -> str:
 
 def fresh_train(prep: Prepared, epoch: int) -> Part | None:
     """The training split drawn afresh for ``epoch`` (0-based) by a dataset with
-    ``fresh_each_epoch`` (its ``load_epoch``), with the preprocessing and target scaling
-    already fitted; None for other datasets."""
+    ``fresh_each_epoch`` (its ``load_epoch``, of which the first as many samples as the
+    training split has are kept), with the preprocessing and target scaling already fitted;
+    None for other datasets."""
     cfg, inputs, outputs = prep.setup
     ds, params = dataset_params(cfg)
     if not getattr(ds, "fresh_each_epoch", False) or prep.task == "series":
         return None
     raw = ds.load_epoch(params, epoch, "train", prep.raw)
+    n = prep.parts["train"].n
+    if raw.n < n:
+        raise data_error(f"dataset '{cfg.dataset}' drew {raw.n} fresh training samples for "
+                         f"epoch {epoch + 1}, fewer than the {n} of its training split",
+                         "dataset")
+    raw.arrays = {k: v[:n] for k, v in raw.arrays.items()}  # the first n: the split's size
     keys = {name: prep.preprocess[name]["key"] for name in inputs}
     ins = {name: apply_preprocess(prep.preprocess[name], raw.arrays[keys[name]], t, cfg, name)
            for name, t in inputs.items()}
