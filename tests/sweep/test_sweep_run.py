@@ -114,7 +114,9 @@ def test_two_worker_processes_share_one_sqlite_study(cli, sweep_spec, tmp_path):
                           capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     study, state = _study(out)
-    assert [t.state for t in study.trials] == [state.COMPLETE] * 6
+    assert len(study.trials) == 6
+    assert all(t.state in (state.COMPLETE, state.PRUNED) for t in study.trials)  # none failed
+    assert all(t.user_attrs["epochs"] >= 1 and "error" not in t.user_attrs for t in study.trials)
     pids = {t.user_attrs["worker"]["pid"] for t in study.trials}
     assert len(pids) == 2  # both processes ran trials
     assert len({t.number for t in study.trials}) == 6
