@@ -1,4 +1,5 @@
-"""Core compiler benchmarks: CLI start-up, compile scaling, generated vs hand-written module.
+"""Core compiler benchmarks: compile scaling, generated vs hand-written module, and training
+the seed CNN with ``train.compile`` (torch.compile) vs the hand-written eager loop.
 
 Run: ``python -m benchmarks.compile [--quick]``.
 """
