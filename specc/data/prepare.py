@@ -168,6 +168,8 @@ def fresh_train(prep: Prepared, epoch: int) -> Part | None:
     ``fresh_each_epoch`` (its ``load_epoch``, of which the first as many samples as the
     training split has are kept), with the preprocessing and target scaling already fitted;
     None for other datasets."""
+    if not prep.setup:  # not made by prepare()
+        return None
     cfg, inputs, outputs = prep.setup
     ds, params = dataset_params(cfg)
     if not getattr(ds, "fresh_each_epoch", False) or prep.task == "series":
