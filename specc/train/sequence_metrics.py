@@ -21,7 +21,6 @@ from ..errors import SpecError
 if TYPE_CHECKING:
     import torch
 
-PATH = ("train", "metrics")
 CHUNK = 256  # samples decoded together
 
 
@@ -47,19 +46,20 @@ def greedy_tokens(predict: Any, inputs: dict[str, torch.Tensor], token_input: st
 
 
 def _names(p: DecodeParams, ctx: SplitContext, metric: str) -> tuple[str, str]:
+    """(token input, output) of the decoder; errors located in the metric's own fields."""
     ints = [k for k, v in ctx.inputs.items() if not v.is_floating_point()]
     token_input = p.input or (ints[0] if len(ints) == 1 else None)
     if token_input is None or token_input not in ctx.inputs:
         raise SpecError(f"metric '{metric}' decodes a token input; the network's inputs are "
-                        + ", ".join(ctx.inputs), path=PATH, received=p.input or metric,
+                        + ", ".join(ctx.inputs), path=("input",), received=p.input or metric,
                         hint=f"name it: {{{metric}: {{input: NAME}}}}")
     if ctx.inputs[token_input].is_floating_point():
         raise SpecError(f"metric '{metric}' feeds tokens back into input '{token_input}', which "
-                        "does not take integer token ids", path=PATH, received=token_input)
+                        "does not take integer token ids", path=("input",), received=token_input)
     output = p.output or (next(iter(ctx.targets)) if len(ctx.targets) == 1 else None)
     if output is None or output not in ctx.targets:
         raise SpecError(f"metric '{metric}' reads one output; the network's outputs are "
-                        + ", ".join(ctx.targets), path=PATH, received=p.output or metric,
+                        + ", ".join(ctx.targets), path=("output",), received=p.output or metric,
                         hint=f"name it: {{{metric}: {{output: NAME}}}}")
     return token_input, output
 
@@ -73,7 +73,7 @@ def decoded(p: DecodeParams, ctx: SplitContext, metric: str) -> tuple[torch.Tens
     if targets.dim() != 2 or targets.is_floating_point():
         raise SpecError(f"metric '{metric}' compares token sequences, but output '{output}' "
                         f"has targets of shape {tuple(targets.shape[1:])} ({targets.dtype})",
-                        path=PATH, received=metric, hint="targets: token ids (N, T)")
+                        path=("output",), received=metric, hint="targets: token ids (N, T)")
     inputs = {k: torch.as_tensor(v) for k, v in ctx.inputs.items()}
     chunks = [greedy_tokens(ctx.predict, {k: v[s:s + CHUNK] for k, v in inputs.items()},
                             token_input, output, targets.shape[1]).cpu()

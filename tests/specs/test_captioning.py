@@ -77,13 +77,20 @@ def test_exact_sequence_counts_whole_sequences_and_tokens() -> None:
 
 
 def test_exact_sequence_without_a_token_input_is_a_located_error() -> None:
+    from types import SimpleNamespace
+
+    from specc.train.metrics import evaluate_split
+
+    choice = [SimpleNamespace(name="accuracy"), SimpleNamespace(name="exact_sequence",
+                                                                params=DecodeParams())]
     ctx = _context({"image": torch.zeros(2, 3)}, torch.zeros(2, 4, dtype=torch.long), None)
-    with pytest.raises(SpecError, match=r"train\.metrics: metric 'exact_sequence' decodes a "
-                       r"token input; the network's inputs are image"):
-        ExactSequence.evaluate(DecodeParams(), ctx)
+    with pytest.raises(SpecError, match=r"train\.metrics\[1\]\.exact_sequence\.input: metric "
+                       r"'exact_sequence' decodes a token input; the network's inputs are image"):
+        evaluate_split(choice, ctx)
     ctx = _context({"image": torch.zeros(2, 3), "words": torch.zeros(2, 4)},
                    torch.zeros(2, 4, dtype=torch.long), None)
-    with pytest.raises(SpecError, match="which does not take integer token ids"):
+    with pytest.raises(SpecError, match=r"input: metric 'exact_sequence' feeds tokens back into "
+                       r"input 'words', which does not take integer token ids"):
         ExactSequence.evaluate(DecodeParams(input="words"), ctx)
 
 
