@@ -22,22 +22,29 @@ from .report import print_table
 
 def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
     from . import (
+        accumulate,
         boltzmann,
+        captioning,
         dbn,
         dcign,
         draw,
         elm,
         esn,
+        gan,
+        generate,
         hopfield,
         inference,
         lsm,
         markov_chain,
         memory,
+        ntm,
+        precision,
         rbm,
         regime_step,
         schema,
         som,
         svm,
+        sweep,
         train_throughput,
         validate,
     )
@@ -50,6 +57,9 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         ("draw", lambda: draw.draw_vs_validate(quick)),
         ("generated vs hand-written", lambda: comp.generated_vs_handwritten(quick)),
         ("training throughput", lambda: train_throughput.throughput(quick)),
+        ("compiled training", lambda: comp.compiled_training(quick)),
+        ("precision", lambda: precision.run(quick)),
+        ("accumulate", lambda: accumulate.run(quick)),
         ("backprop regime step", lambda: regime_step.regime_vs_hand(quick)),
         ("inference", lambda: inference.run(quick)),
         ("peak memory", lambda: memory.memory(quick)),
@@ -64,6 +74,11 @@ def sections(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         ("dcign", lambda: dcign.run(quick)),
         ("svm", lambda: svm.run(quick)),
         ("liquid state machine", lambda: lsm.run(quick)),
+        ("image captioning", lambda: captioning.run(quick)),
+        ("neural turing machine", lambda: ntm.run(quick)),
+        ("gan", lambda: gan.run(quick)),
+        ("generate", lambda: generate.run(quick)),
+        ("sweep", lambda: sweep.run(quick)),
     ]
 
 

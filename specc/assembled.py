@@ -101,6 +101,12 @@ class TopLevel(Strict):
     train: dict[str, Any] | None = None
     pretrained: Pretrained | None = Field(None, description="Load weights for part of the "
                                           "network from a safetensors file.")
+    forms: dict[str, Any] | None = Field(None, description="Named inference forms, NAME: "
+                                         "{step | greedy_decode | free_run | cut: {...}}; "
+                                         "'specc export RUN --form NAME' writes one.")
+    sweep: dict[str, Any] | None = Field(None, description="A hyperparameter search run by "
+                                         "'specc sweep SPEC' (metric, trials, space); "
+                                         "'specc train' ignores it.")
 
     @field_validator("name")
     @classmethod
@@ -119,6 +125,7 @@ class Spec:
     source: Source
     train: Any = None  # TrainConfig when the spec has a train section
     pretrained: dict[str, Pretrained] = field(default_factory=dict)  # network -> its weights
+    forms: dict[str, Any] = field(default_factory=dict)  # name -> specc.forms.Form
 
     @property
     def family(self) -> str | None:
@@ -264,12 +271,28 @@ def _load(src: Source, overrides: list[str] | tuple[str, ...], check_requires: b
     pretrained = {}
     if top.pretrained is not None and not errors:
         pretrained = _pretrained(top.pretrained, networks, src, errors)
+    forms, forms_raw = _forms(top, networks, errors)
     if errors:
         raise SpecError.collect(errors)
     name = top.name or (src.file and Path(src.file).stem) or "model"
     resolved = _resolved(data, top, networks, train)
+    if forms_raw is not None:
+        resolved["forms"] = forms_raw
     return Spec(name=name, networks=networks, top=top, resolved=resolved, source=src, train=train,
-                pretrained=pretrained)
+                pretrained=pretrained, forms=forms)
+
+
+def _forms(top: TopLevel, networks: dict[str, LayerGraph],
+           errors: list[SpecError]) -> tuple[dict[str, Any], Any]:
+    """The ``forms:`` section checked against the networks: (forms, substituted section)."""
+    if top.forms is None or errors:
+        return {}, None
+    from .forms.spec import validate_forms
+
+    raw = substitute(top.forms, top.params, ("forms",), errors)
+    forms, form_errors = validate_forms(raw, networks)
+    errors.extend(form_errors)
+    return forms, raw
 
 
 def _pretrained(cfg: Pretrained, networks: dict[str, LayerGraph], src: Source,

@@ -323,6 +323,11 @@ class _Builder:
                              "description": "Several named networks (each with its own "
                                             "inputs and layers)."}
         props["train"] = {"anyOf": [ref("Train"), {"type": "null"}]}
+        from .forms.spec import forms_schema
+        from .sweep.config import json_schema as sweep_schema
+
+        props["sweep"] = sweep_schema()
+        props["forms"] = forms_schema(self.defs)
         with_networks = {"required": ["networks"], "properties": {"networks": {"type": "object"}}}
         return {
             "type": "object", "properties": props, "additionalProperties": False,

@@ -9,7 +9,7 @@ What :func:`sample` draws depends on the network:
   activations it penalises, one image per hidden unit;
 - ``train.target: input`` (autoencoders): held-out inputs above their reconstructions, with
   the corrupted inputs between them when the network has a noise layer (denoising);
-- a ``generator`` network (GAN): images from random codes;
+- an adversarial run (GAN): its (EMA) generator's samples from random codes;
 - a node whose kind defines :meth:`~specc.layers.base.LayerKind.draw` (an RBM's filters, a
   SOM's U-matrix): what that kind draws, given a :class:`DrawContext`. Kinds are asked first,
   in graph order.
@@ -168,14 +168,10 @@ def sample(run: str | Path, output: str | Path, *, n: int | None = None, seed: i
         return traverse_grid(spec, load_model(run, network, tag), output, title, n=n, seed=seed,
                              split=split)
     gen = torch.Generator().manual_seed(seed)
-    if "generator" in spec.networks:
-        graph = spec.network("generator")
-        model = load_model(run, "generator", tag)
-        z = [torch.randn((n or 64,) + tuple(t.shape), generator=gen) for t in graph.inputs.values()]
-        with torch.no_grad():
-            out = model(*z)
-        imgs = _as_images(out, graph.type_of(graph.outputs[0]).shape)
-        return save_grid([("", imgs)], output, f"{spec.name}: generator samples", cols=8)
+    if spec.train is not None and spec.train.regime == "adversarial":
+        from .train.gan_samples import sample_run
+
+        return sample_run(run, output, n=n, seed=seed, checkpoint=tag)
     graph = spec.graph
     model = load_model(run, checkpoint=tag)
     by_kind = {node.kind: name for name, node in graph.nodes.items()}

@@ -218,6 +218,7 @@ COMMAND_MODULES = {
     "plugins": "plugin_cmds", "plugin": "plugin_cmds", "regimes": "regime_cmds",
     **dict.fromkeys(("train", "evaluate", "predict"), "train_cmds"),
     "sample": "viz_cmds", "plot": "viz_cmds",
+    **dict.fromkeys(("sweep", "sweep-worker"), "sweep_cmds"),
 }
 
 

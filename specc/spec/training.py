@@ -34,6 +34,8 @@ class OutputLoss(Section):
     loss: LossChoice
     weight: float = Field(1.0, ge=0, description="Weight of this loss in the total.")
     target: str | None = Field(None, description="'input' (reconstruction) or a dataset array.")
+    mask: str | None = Field(None, description="A dataset array marking the elements the loss "
+                             "counts (averaged over those only), e.g. the copy task's mask.")
 
     @classmethod
     def shorthand(cls, raw: Any) -> Any:
@@ -162,6 +164,22 @@ class GradientConfig(EpochConfig):
         description="The optimizer and its parameters (e.g. {sgd: {lr: 0.1, momentum: 0.9}}).")
     schedule: ScheduleChoice | None = Field(None, description="Learning-rate schedule.")
     clip: Clip | None = Field(None, description="Gradient clipping.")
+    precision: Literal["fp32", "bf16", "fp16"] = Field(
+        "fp32", description="Arithmetic of the training forward pass: fp32, bf16 autocast (CPU "
+        "and CUDA) or fp16 autocast with dynamic loss scaling (CUDA only).")
+    accumulate: int = Field(1, ge=1, description="Add the gradients of this many batches of "
+                            "batch_size before each optimizer step (batch 16 with accumulate 4 "
+                            "updates as batch 64 does).")
+    compile: bool | Literal["auto"] = Field(
+        False, description="torch.compile the network for training: true, false, or auto (on "
+        "only when a short measurement at start-up shows a gain; cached per spec and machine).")
+
+    @field_validator("compile", mode="before")
+    @classmethod
+    def _compile(cls, v: Any) -> Any:
+        if isinstance(v, bool) or v == "auto":
+            return v
+        raise ValueError("must be true, false or auto")
 
     def monitors(self) -> list[tuple[str, PathT]]:
         from .choices import entries

@@ -40,6 +40,8 @@ class Backprop(EpochRegime):
         self.models = {graph.name: self.net}
 
     def setup(self) -> None:
+        from .amp import mixed_precision
+        from .compiled import compile_network
         from .optim import Schedule, make_optimizer
         from .shared import loss_functions, metric_sets
 
@@ -61,6 +63,9 @@ class Backprop(EpochRegime):
         self.model.eval()  # the first train_step then sets train mode with frozen parts in eval
         self.loss_fns = loss_functions(nw, losses)
         self.optimizer = make_optimizer(cfg.optimizer, self.net.parameters())
+        self.precision, self.accumulator = mixed_precision(s, cfg)
+        self.params = list(self.net.parameters())
+        compile_network(self)
         self.schedule = Schedule(cfg.schedule, self.optimizer, cfg.epochs) if cfg.schedule else None
         self.metric_sets = metric_sets(cfg, graph, {o: ol.loss.name for o, ol in losses.items()},
                                        self.data.prepared, s.device)
@@ -69,10 +74,15 @@ class Backprop(EpochRegime):
 
     # -- steps --------------------------------------------------------------------------------
     def _loss(self, outs: dict[str, Any], targets: dict[str, Any]) -> Any:
-        """Weighted output losses plus the auxiliary losses layers set in this forward."""
+        """Weighted output losses (over the elements a loss mask marks) plus the auxiliary
+        losses layers set in this forward."""
+        from ..data.loader import masked
+        from ..data.prepare import mask_key
+
         total = None
         for o, fn in self.loss_fns.items():
-            term = fn(outs[o], targets[o]) * self.losses[o].weight
+            term = fn(*masked(outs[o], targets[o], targets.get(mask_key(o)))) \
+                * self.losses[o].weight
             total = term if total is None else total + term
         for aux in self.network.aux_losses():
             total = total + aux
@@ -81,22 +91,20 @@ class Backprop(EpochRegime):
     def train_step(self, batch: Any) -> float:
         import torch
 
-        nw = self.network
-        if not self.model.training:
+        nw, acc = self.network, self.accumulator
+        if not self.net.training:  # evaluate() put the network (not its DDP/compile wrapper) in eval
             nw.train_mode()
-        outs, targets = nw.forward(batch, train=True)
-        loss = self._loss(outs, targets)
-        value = self.check_finite(loss)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        clip = self.cfg.clip
-        if clip is not None:
-            params = [p for p in self.net.parameters() if p.grad is not None]
-            if clip.value:
-                torch.nn.utils.clip_grad_value_(params, clip.value)
-            if clip.norm:
-                torch.nn.utils.clip_grad_norm_(params, clip.norm)
-        self.optimizer.step()
+        acc.start(*self.position)
+        with acc.no_sync(self.model):
+            with self.precision.autocast():
+                outs, targets = nw.forward(batch, train=True)
+            outs = self.precision.full(outs)
+            loss = self._loss(outs, targets)
+            value = self.check_finite(loss)
+            self.precision.backward(loss * acc.weight if acc.weight != 1.0 else loss)
+        if acc.last:
+            self.precision.step(self.optimizer, self.params, self.cfg.clip)
+            self.optimizer.zero_grad(set_to_none=True)
         with torch.no_grad():
             self.loss_sum += value * batch.size
             self.count += batch.size
@@ -165,11 +173,15 @@ class Backprop(EpochRegime):
     def state_dict(self) -> dict[str, Any]:
         return {"optimizer": self.optimizer.state_dict(),
                 "schedule": self.schedule.state_dict() if self.schedule else None,
+                "precision": self.precision.state_dict(),
+                "partial_grads": self.accumulator.partial(self.session, self.params),
                 "epoch_sums": {"loss": self.loss_sum, "count": self.count,
                                "metrics": {o: dict(ms.state) for o, ms in self.metric_sets.items()}}}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
+        self.precision.load_state_dict(state.get("precision"))
+        self.accumulator.restore(self.session, self.params, state.get("partial_grads"))
         if self.schedule is not None and state.get("schedule") is not None:
             self.schedule.load_state_dict(state["schedule"])
         sums = state["epoch_sums"]

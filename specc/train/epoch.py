@@ -23,6 +23,8 @@ class EpochRegime(Regime):
     """A regime trained in epochs of mini-batch steps over the training split."""
 
     Config = EpochConfig
+    #: the batch being trained: (index in the epoch, batches, samples, batch size)
+    position: tuple[int, int, int, int] = (0, 1, 1, 1)
 
     # -- hooks --------------------------------------------------------------------------------
     def reset_epoch(self) -> None:
@@ -72,6 +74,7 @@ class EpochRegime(Regime):
             with s.catch_interrupt():
                 for epoch in range(start_epoch, cfg.epochs):
                     t0 = time.perf_counter()
+                    self.data.refresh(epoch)  # datasets drawn afresh each epoch
                     order = epoch_order(sampler, epoch)
                     steps = max(1, -(-len(order) // bs))
                     if skip == 0:
@@ -79,6 +82,7 @@ class EpochRegime(Regime):
                     s.progress.start_epoch(epoch, steps, skip)
                     for i in range(skip, steps):
                         batch = self.data.train.batch(order[i * bs:(i + 1) * bs], s.device)
+                        self.position = (i, steps, len(order), bs)  # for accumulation
                         try:
                             self.train_step(batch)
                         except NonFinite as bad:

@@ -105,7 +105,8 @@ class Regime:
         if self.targets == "loss":
             losses = cfg.output_losses(graph.outputs)
             return {o: OutputTarget(graph.type_of(o), ol.loss.name if ol.loss else None,
-                                    ol.target or cfg.target) for o, ol in losses.items()}
+                                    ol.target or cfg.target, mask=ol.mask)
+                    for o, ol in losses.items()}
         if self.targets == "none":
             return {}
         target = "input" if self.targets == "input" else cfg.target
@@ -169,7 +170,7 @@ class Regime:
         and for ``last`` the RNG states, :meth:`state_dict` and ``extra``."""
         s = self.session
         state = {**position, "logs": logs, "networks": list(self.models),
-                 "network_hash": network_hash(s.spec)}
+                 "network_hash": network_hash(s.spec), "network_hashes": network_hashes(s.spec)}
         if tag == "last":
             state.update(rng=s.rng_state(), regime=self.state_dict(), **(extra or {}))
         s.save(tag, self.weights(), state)
@@ -182,8 +183,16 @@ class Regime:
         s = self.session
         weights, state = s.load("last")
         if state.get("network_hash") not in (None, network_hash(s.spec)):
-            raise SpecError("the networks of this spec differ from those of the run being "
-                            "resumed", hint="resume with the run's own spec (specc train RUN "
+            now = network_hashes(s.spec)
+            changed = [k for k, h in (state.get("network_hashes") or {}).items()
+                       if now.get(k) != h]
+            msg = "the networks of this spec differ from those of the run being resumed"
+            if changed:
+                names = ", ".join(f"'{k}'" for k in changed)
+                msg = (f"network {names} of this spec differs from the run being resumed"
+                       if len(changed) == 1 else
+                       f"networks {names} of this spec differ from the run being resumed")
+            raise SpecError(msg, hint="resume with the run's own spec (specc train RUN "
                             "--resume); start a new run for a changed network")
         self.load_weights(weights)
         with damaged_state():
@@ -211,9 +220,21 @@ def unwrap(m: Any) -> Any:
     return getattr(m, "module", m)
 
 
+def network_hashes(spec: Any) -> dict[str, str]:
+    """The hash of each network of a multi-network spec ({} for one network)."""
+    import hashlib
+    import json
+
+    nets = spec.resolved.get("networks") or {}
+    return {k: hashlib.sha256(json.dumps(v, sort_keys=True, default=str).encode()).hexdigest()[:16]
+            for k, v in nets.items()}
+
+
 def network_hash(spec: Any) -> str:
     import hashlib
     import json
 
-    nets = {k: v for k, v in spec.resolved.items() if k not in ("train", "specc_version")}
+    # what the weights depend on: not training, the inference forms or a sweep's search space
+    nets = {k: v for k, v in spec.resolved.items()
+            if k not in ("train", "specc_version", "forms", "sweep")}
     return hashlib.sha256(json.dumps(nets, sort_keys=True, default=str).encode()).hexdigest()[:16]
