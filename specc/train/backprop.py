@@ -81,7 +81,9 @@ class Backprop(EpochRegime):
 
         total = None
         for o, fn in self.loss_fns.items():
-            term = fn(*masked(outs[o], targets[o], targets.get(mask_key(o)))) \
+            pred, target = masked(outs[o], targets[o], targets.get(mask_key(o)))
+            # a batch whose mask marks nothing adds nothing (a mean over no elements is NaN)
+            term = (fn(pred, target) if pred.numel() else outs[o].sum() * 0.0) \
                 * self.losses[o].weight
             total = term if total is None else total + term
         for aux in self.network.aux_losses():

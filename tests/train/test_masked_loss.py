@@ -125,3 +125,24 @@ def test_training_split_is_redrawn_each_epoch(tmp_path: Path) -> None:
     fresh = Copy.load_epoch(CopyParams(**params), 1, "train")
     assert torch.equal(train.targets[mask_key("bits")], torch.as_tensor(
         fresh.arrays["mask"][:32]))
+
+
+def test_a_batch_whose_mask_marks_nothing_adds_no_loss() -> None:
+    from types import SimpleNamespace
+
+    from specc.data.prepare import mask_key
+    from specc.train.backprop import Backprop
+
+    pred = torch.full((2, 3, 4), 0.5, requires_grad=True)
+    stub = SimpleNamespace(loss_fns={"y": torch.nn.functional.binary_cross_entropy},
+                           losses={"y": SimpleNamespace(weight=1.0)},
+                           network=SimpleNamespace(aux_losses=lambda: []))
+    target = torch.ones(2, 3, 4)
+    none = Backprop._loss(stub, {"y": pred}, {"y": target, mask_key("y"): torch.zeros(2, 3)})
+    assert float(none) == 0.0
+    none.backward()  # still part of the graph: a zero gradient, not an error
+    assert torch.equal(pred.grad, torch.zeros_like(pred))
+    some = torch.zeros(2, 3)
+    some[0, 1] = 1
+    one = Backprop._loss(stub, {"y": pred}, {"y": target, mask_key("y"): some})
+    assert float(one) == pytest.approx(float(np.log(2.0)), rel=1e-6)
