@@ -28,8 +28,12 @@ TINY = ["train.data.n_train=640", "train.data.n_val=32", "train.epochs=2", "trai
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The captioner trained briefly on few strips (its tokens vary; far from the bar)."""
     out = tmp_path_factory.mktemp("captioning") / "run"
+    threads = torch.get_num_threads()  # set up before the autouse one_thread fixture
     torch.set_num_threads(1)
-    return specc.train("image_captioning", out=out, overrides=TINY, quiet=True).dir
+    try:
+        return specc.train("image_captioning", out=out, overrides=TINY, quiet=True).dir
+    finally:
+        torch.set_num_threads(threads)  # later in-process runs keep the session's threads
 
 
 def _held_out(n: int) -> dict[str, np.ndarray]:
@@ -147,7 +151,6 @@ def test_predict_prints_captions_as_words(tiny_run: Path, tmp_path: Path) -> Non
 def test_captioning_learns(tmp_path: Path) -> None:
     """Six epochs (the cosine schedule shortened to them): most held-out strips are captioned
     exactly. The full run's bar is measured by benchmarks/captioning.py."""
-    torch.set_num_threads(1)
     run = specc.train("image_captioning", out=tmp_path / "run", epochs=6, quiet=True)
     assert run.logs["val_exact_sequence"] >= 0.5, run.logs
     assert run.logs["val_token_accuracy"] >= 0.85, run.logs

@@ -27,7 +27,6 @@ def test_spec_declares_the_step_form_and_the_masked_loss() -> None:
 
 @pytest.mark.slow
 def test_ntm_learns_and_its_step_form_exports(tmp_path: Path) -> None:
-    torch.set_num_threads(1)
     doc = copy.deepcopy(yaml.safe_load(SPEC.read_text()))
     doc["train"]["data"].update(n=1700)  # 1200 fresh sequences an epoch, 500 held out
     doc["train"]["epochs"] = 2
