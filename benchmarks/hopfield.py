@@ -111,9 +111,9 @@ def capacity(quick: bool) -> tuple[dict[tuple[int, str], list[float]], float]:
 
 
 def draw(curves: dict[tuple[int, str], list[float]], output: Path) -> Path:
-    from specc.viz import _pyplot, _save
+    from specc.figures import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     markers = {"hebbian": "o", "storkey": "s", "pseudo_inverse": "^"}
     for (units, rule), ys in curves.items():
@@ -127,7 +127,7 @@ def draw(curves: dict[tuple[int, str], list[float]], output: Path) -> Path:
     ax.legend(fontsize=8, loc="lower left")
     ax.set_title("finite N smears the Hebbian transition at 0.138 N: the drop is gradual and "
                  "sharpens as N grows", fontsize=8)
-    return _save(fig, "Hopfield capacity: recall overlap vs load", output)
+    return save_figure(fig, "Hopfield capacity: recall overlap vs load", output)
 
 
 def capacity_table(curves: dict[tuple[int, str], list[float]]) -> str:

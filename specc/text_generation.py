@@ -91,7 +91,8 @@ def load_text_model(run: str | Path, *, checkpoint: str = "best",
 
 def _stepper(regime: Any, graph: Any, name: str, out: str) -> Any:
     """A factory of stateful readers over the regime's network, or None (not steppable)."""
-    from .forms.stepping import check_steppable, runner_class
+    from .forms.runner import runner_class
+    from .forms.stepping import check_steppable
 
     net = getattr(getattr(regime, "network", None), "net", None)
     try:

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from .errors import SpecError
-from .viz import _as_images, _pyplot, _save, held_out_inputs, mosaic, run_from
+from .figures import mosaic, pyplot, save_figure
+from .viz import _as_images, held_out_inputs, run_from
 
 SPAN = 3.0  # prior standard deviations each side
 STEPS = 9
@@ -70,7 +71,7 @@ def _draw(top: np.ndarray, grid: np.ndarray, labels: list[str], steps: int,
           output: str | Path, title: str) -> Path:
     """One mosaic: the sample and its reconstruction on top, then a row per code dimension
     (labelled on the left, the swept values below)."""
-    plt = _pyplot()
+    plt = pyplot()
     _, _, h, w = grid.shape
     blank = np.ones((steps - len(top),) + grid.shape[1:], np.float32)
     tile = mosaic(np.clip(np.concatenate([top, blank, grid]), 0.0, 1.0), steps)
@@ -86,7 +87,7 @@ def _draw(top: np.ndarray, grid: np.ndarray, labels: list[str], steps: int,
                   [f"{v:.3g}" for v in np.linspace(-SPAN, SPAN, steps)], fontsize=8)
     ax.set_xlabel("code value (prior standard deviations)", fontsize=9)
     ax.tick_params(length=0)
-    return _save(fig, title, output)
+    return save_figure(fig, title, output)
 
 
 def traversal_codes(mu: np.ndarray, logvar: np.ndarray, index: int,

@@ -14,18 +14,18 @@ PACKAGE = Path(__file__).resolve().parent.parent / "specc"
 
 # Earlier stages first. A module belongs to the stage of its longest matching prefix.
 STAGES: list[tuple[str, ...]] = [
-    ("specc", "specc.errors", "specc.types", "specc.limits", "specc.fileio", "specc.registry",
-     "specc.entries", "specc.strict"),
+    ("specc", "specc.errors", "specc.types", "specc.limits", "specc.fileio", "specc.figures",
+     "specc.registry", "specc.entries", "specc.strict"),
     ("specc.layers",),
-    ("specc.spec",),
+    ("specc.spec", "specc.schema_values"),
     ("specc.graph",),
-    ("specc.assembled",),
+    ("specc.assembled", "specc.forms.spec", "specc.forms.stepping"),
     ("specc.data",),
     ("specc.runs",),
-    ("specc.backends",),
+    ("specc.backends", "specc.forms"),
     ("specc.train",),
     ("specc.api", "specc.summarize", "specc.diagram", "specc.viz", "specc.viz_traverse",
-     "specc.schema_values", "specc.schema", "specc.schema_check", "specc.text_generation",
+     "specc.schema", "specc.sweep", "specc.schema_check", "specc.text_generation",
      "specc.testing", "specc.plugin_scaffold"),
     ("specc.cli",),
 ]

@@ -12,8 +12,9 @@ from typing import Any
 
 from ..graph.ir import LayerGraph
 from ..types import TensorType
+from .runner import runner_class
 from .spec import CutForm, Form, FreeRunForm, GreedyDecodeForm, free_run_ends, output_of
-from .stepping import graph_inputs_needed, independent_inputs, runner_class, sequence_inputs
+from .stepping import graph_inputs_needed, independent_inputs, sequence_inputs
 
 NEXT = ".next"  # suffix of a step form's next-state outputs: ONNX names are assigned once
 

@@ -78,7 +78,7 @@ def save_samples(images: np.ndarray, shape: tuple[int | None, ...], output: str 
     """A grid of samples (values in [0, 1]) as an image file, 8 (or sqrt n) a row."""
     import math
 
-    from ..viz import image_shape, save_grid
+    from ..figures import image_shape, save_grid
 
     imgs = images.reshape((len(images), *image_shape(shape)))
     cols = max(1, min(len(imgs), max(8, math.isqrt(len(imgs)))))

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from specc.cli import main
 from specc.train.api import train
-from specc.viz import image_shape, mosaic
+from specc.figures import image_shape, mosaic
 
 SPECS_DIR = Path(__file__).resolve().parents[2] / "specs"
 PNG = b"\x89PNG\r\n\x1a\n"
