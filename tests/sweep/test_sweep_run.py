@@ -50,7 +50,8 @@ def test_sweep_table_best_spec_and_trial_runs(cli, sweep_spec, tmp_path):
     # each trial is an ordinary run folder
     code, stdout, err = cli("evaluate", run, "--json")
     assert code == 0, err
-    assert 0 < json.loads(stdout)["accuracy"] <= best.value + 1e-9  # the best epoch's, at most
+    # the best epoch's, at most (a trial's value is read from metrics.csv: 6 significant digits)
+    assert 0 < json.loads(stdout)["accuracy"] <= best.value + 1e-6
     code, stdout, err = cli("export", run, "-o", tmp_path / "best.onnx")
     assert code == 0 and "parity ok" in stdout, err
     # and --status prints the same table
