@@ -182,8 +182,17 @@ class NTM(LayerKind):
         Example("ntm: {units: 3, controller: 6, memory_rows: 5, memory_cols: 4}", ((7, 2),),
                 (7, 3)),
         Example("ntm: {units: 2, controller: 4, memory_rows: 8, memory_cols: 3, shift_range: 2}",
-                ((None, 5),), (None, 2)),
+                ((6, 5),), (6, 2)),
     )
+
+    @classmethod
+    def export_refusal(cls, p: Any, inputs: list[TensorType]) -> str | None:
+        """The whole-sequence forward exports unrolled, so only at a fixed length."""
+        if inputs[0].shape[0] is None:
+            return ("its time axis has no fixed length, and its whole-sequence forward exports "
+                    "unrolled: give the input a length (e.g. [22, 10]) or export the step form "
+                    "(forms: {step: {step: {}}}; specc export RUN --form step)")
+        return None
 
     @classmethod
     def infer(cls, p: Any, inputs: list[TensorType]) -> TensorType:

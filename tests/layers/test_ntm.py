@@ -128,3 +128,14 @@ def test_step_form_exports_with_parity(tmp_path: Path) -> None:
     assert [i.name for i in model.graph.input] == ["x"] + [f"machine.{s}" for s in state]
     assert [o.name for o in model.graph.output] == ["bits"] + [
         f"machine.{s}.next" for s in state]
+
+
+def test_whole_forward_with_a_dynamic_time_axis_refuses_export(tmp_path: Path) -> None:
+    spec = tmp_path / "ntm.yaml"
+    spec.write_text("specc: 1\nname: ntm_dyn\ninputs: {x: [null, 10]}\nlayers:\n"
+                    "  - ntm: {units: 8, controller: 6, memory_rows: 5, memory_cols: 4}\n")
+    res = CliRunner().invoke(main, ["export", str(spec), "-o", str(tmp_path / "m.onnx")])
+    assert res.exit_code == 2, res.output
+    assert "ntm.yaml:5" in res.output and "(kind 'ntm') cannot be exported" in res.output
+    assert "its time axis has no fixed length" in res.output and "--form step" in res.output
+    assert not (tmp_path / "m.onnx").exists()

@@ -193,13 +193,19 @@ def _export_checked(module: Any, path: Path, inputs: Mapping[str, TensorType],
     raise _failure(path, failures, parity, keep_failed, parity_name)
 
 
-def refuse_unexportable(graph: Any) -> None:
-    """A SpecError naming every node whose layer kind declares it cannot export."""
+def refuse_unexportable(graph: Any, by_shape: bool = True) -> None:
+    """A SpecError naming every node whose layer kind declares it cannot export: always
+    (``export_note``) or, with ``by_shape``, for its parameters and input types
+    (``export_refusal(p, inputs)``; inference forms fix their lengths, so they skip these)."""
     from ...registry import current
 
     issues = []
     for name, node in graph.nodes.items():
-        note = getattr(current().layers.get(node.kind), "export_note", None)
+        kind = current().layers.get(node.kind)
+        note = getattr(kind, "export_note", None)
+        refusal = getattr(kind, "export_refusal", None)
+        if not note and by_shape and refusal is not None:
+            note = refusal(node.params, [graph.type_of(i) for i in node.inputs])
         if note:
             issues.append(Issue(f"layer '{name}' (kind '{node.kind}') cannot be exported to "
                                 f"ONNX: {note}", path=tuple(node.src),
