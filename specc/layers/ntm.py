@@ -23,7 +23,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..types import TensorType
 from .base import Example, LayerKind, Params
@@ -31,6 +31,7 @@ from .recurrent import check_sequence
 
 EPS = 1e-8  # cosine-similarity and sharpening denominators
 MEMORY_INIT = 1e-6
+MAX_MEMORY = 2**22  # memory values per sample (16 MiB of float32 each)
 
 
 class NTMParams(Params):
@@ -39,6 +40,16 @@ class NTMParams(Params):
     memory_rows: int = Field(128, gt=0, description="Memory locations N.")
     memory_cols: int = Field(20, gt=0, description="Values per memory location M.")
     shift_range: int = Field(1, ge=0, description="Circular shifts -R..R a head can make.")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> NTMParams:
+        if self.memory_rows * self.memory_cols > MAX_MEMORY:
+            raise ValueError(f"memory_rows x memory_cols must be at most {MAX_MEMORY:,} values "
+                             f"per sample (received {self.memory_rows} x {self.memory_cols})")
+        if self.shift_range > self.memory_rows:
+            raise ValueError(f"shift_range {self.shift_range} shifts past the memory's "
+                             f"{self.memory_rows} rows (shift_range <= memory_rows)")
+        return self
 
 
 def head_sizes(p: NTMParams) -> tuple[int, int]:

@@ -139,3 +139,16 @@ def test_whole_forward_with_a_dynamic_time_axis_refuses_export(tmp_path: Path) -
     assert "ntm.yaml:5" in res.output and "(kind 'ntm') cannot be exported" in res.output
     assert "its time axis has no fixed length" in res.output and "--form step" in res.output
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_memory_size_and_shift_range_are_bounded(tmp_path: Path) -> None:
+    spec = tmp_path / "big.yaml"
+    spec.write_text(TINY.replace("ROWS", "10000000"))
+    result = CliRunner().invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 2, result.output
+    assert "memory_rows x memory_cols must be at most 4,194,304" in result.output
+    assert "received 10000000 x 3" in result.output and "Traceback" not in result.output
+    spec.write_text(TINY.replace("ROWS", "2").replace("memory_cols: 3", "memory_cols: 3, "
+                                                      "shift_range: 3"))
+    result = CliRunner().invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 2 and "shifts past the memory's 2 rows" in result.output
