@@ -10,7 +10,6 @@ Run: ``python -m benchmarks.precision [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import sys
 import tempfile
@@ -94,13 +93,9 @@ def run(quick: bool = False) -> list[Row]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .report import print_table
+    from .report import cli
 
-    p = argparse.ArgumentParser()
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--json", help="also write the rows as JSON here")
-    args = p.parse_args(argv)
-    print_table(run(args.quick), args.json)
+    cli(run, argv)
 
 
 if __name__ == "__main__":

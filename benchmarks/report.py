@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from .common import Row, fmt_seconds
@@ -34,3 +35,15 @@ def print_table(rows: list[Row], json_path: str | Path | None = None) -> None:
     print("\n".join(table_lines(rows)))
     if json_path:
         Path(json_path).write_text(json.dumps([r.as_dict() for r in rows], indent=1))
+
+
+def cli(run: Callable[[bool], list[Row]], argv: list[str] | None = None) -> None:
+    """The command line of a benchmark module: ``--quick``, ``--json FILE``; prints the rows
+    ``run(quick)`` measures."""
+    import argparse
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--json", help="also write the rows as JSON here")
+    args = p.parse_args(argv)
+    print_table(run(args.quick), args.json)

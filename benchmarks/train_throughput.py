@@ -12,7 +12,6 @@ Run: ``python -m benchmarks.train_throughput [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -163,13 +162,9 @@ ALL = [throughput]
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .report import print_table
+    from .report import cli
 
-    p = argparse.ArgumentParser()
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--json", help="also write the rows as JSON here")
-    args = p.parse_args(argv)
-    print_table([r for fn in ALL for r in fn(args.quick)], args.json)
+    cli(lambda quick: [r for fn in ALL for r in fn(quick)], argv)
 
 
 if __name__ == "__main__":
