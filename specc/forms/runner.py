@@ -15,7 +15,7 @@ def runner_class() -> type:
     """The torch module running parts of a compiled network (imports torch)."""
     from torch import nn
 
-    from ..backends.torch.build import apply_activation, attr_name
+    from ..backends.torch.build import activation_fn, attr_name
 
     class GraphRunner(nn.Module):
         """Evaluates nodes of ``graph`` with the weights of ``net`` (a compiled network).
@@ -31,7 +31,9 @@ def runner_class() -> type:
             self.timed = timed_nodes(graph)
             self._plans: dict[tuple[Any, ...], list[str]] = {}  # nodes to run, by call shape
             self._attrs = {n: attr_name(node.share or n) for n, node in graph.nodes.items()}
-            self._fused = {n for n, node in graph.nodes.items() if node.activation is not None}
+            # each node's fused activation, resolved on first use: a step of a small network
+            # is mostly such bookkeeping
+            self._acts: dict[str, Any] = {}
 
         def module_of(self, name: str) -> nn.Module:
             return self.net._modules[self._attrs[name]]  # compiled networks are flat
@@ -52,14 +54,18 @@ def runner_class() -> type:
                 needed = self._needed(targets, env)
                 plan = self._plans[key] = [n for n in self.graph.nodes if n in needed]
             nodes, stepping = self.graph.nodes, mode != "plain" and state is not None
+            modules, attrs, acts = self.net._modules, self._attrs, self._acts
             for name in plan:
                 args = [env[i] for i in nodes[name].inputs]
                 if stepping and name in state:
                     value = self._stateful(name, args[0], state, mode)
                 else:
-                    value = self.module_of(name)(*args)
-                env[name] = apply_activation(self.net, self.graph, name, value) \
-                    if name in self._fused else value
+                    value = modules[attrs[name]](*args)
+                if name in acts:
+                    act = acts[name]
+                else:
+                    act = acts[name] = activation_fn(self.net, self.graph, name)
+                env[name] = value if act is None else act(value)
             return env
 
         def _stateful(self, name: str, x: Any, state: dict[str, dict[str, Any]],

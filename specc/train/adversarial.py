@@ -61,6 +61,10 @@ class AdversarialConfig(GradientConfig):
                                    "target is 1 - label_smoothing.")
     ema: float | None = Field(0.999, gt=0, lt=1, description="Decay of the generator's "
                               "moving average used for samples, metrics and export (null: off).")
+    ema_warmup: int = Field(10, ge=0, description="Update t of the average uses the decay "
+                            "min(ema, (1 + t) / (ema_warmup + t)), so the random first "
+                            "generator fades out within a few hundred steps instead of "
+                            "lingering (0: the constant decay from the start).")
     grid: Grid = Field(default_factory=Grid, description="The fixed noise batch drawn "
                        "into the run folder.")
     watchdog: Watchdog | None = Field(default_factory=Watchdog, description="Warn when the "
@@ -187,6 +191,7 @@ class Adversarial(EpochRegime):
         self.d_params = [p for p in self.D.parameters() if p.requires_grad]
         self.real_target = 1.0 - cfg.label_smoothing
         self.d_wins = 0
+        self.ema_updates = 0
         self.G.eval()  # the first train_step sets train mode
         self.reset_epoch()
 
@@ -253,7 +258,8 @@ class Adversarial(EpochRegime):
         self.sums[4] += g_value * n
         self.sums[5] += n
         if self.ema is not None:
-            update_ema(self.ema, self.G, cfg.ema)
+            update_ema(self.ema, self.G, ema_decay(cfg.ema, cfg.ema_warmup, self.ema_updates))
+            self.ema_updates += 1
 
     def reset_epoch(self) -> None:
         # d_loss sum, D(real) sum, D(fake) sum, D samples, g_loss sum, G samples
@@ -391,7 +397,7 @@ class Adversarial(EpochRegime):
         return {"optimizers": {k: o.state_dict() for k, o in self.opt.items()},
                 "live_generator": dict(self.G.state_dict()) if self.ema is not None else None,
                 "noise": self.noise_gen.get_state(), "sums": list(self.sums),
-                "d_wins": self.d_wins}
+                "d_wins": self.d_wins, "ema_updates": self.ema_updates}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for k, o in self.opt.items():
@@ -402,6 +408,15 @@ class Adversarial(EpochRegime):
                                  else state["noise"])
         self.sums = [float(v) for v in state["sums"]]
         self.d_wins = int(state["d_wins"])
+        self.ema_updates = int(state.get("ema_updates", 0))
+
+
+def ema_decay(decay: float, warmup: int, updates: int) -> float:
+    """The decay of update number ``updates`` (0-based): ``decay`` capped by
+    (1 + t) / (warmup + t) while the average is young (warmup 0: ``decay`` throughout)."""
+    if warmup <= 0:
+        return decay
+    return min(decay, (1 + updates) / (warmup + updates))
 
 
 def update_ema(ema: Any, model: Any, decay: float) -> None:

@@ -18,7 +18,7 @@ from specc.assembled import load
 from specc.cli import main
 from specc.errors import SpecError
 from specc.runs.checkpoint import CheckpointStore
-from specc.train.adversarial import update_ema
+from specc.train.adversarial import ema_decay, update_ema
 from specc.train.api import _regime, predict, train
 
 TINY: dict[str, Any] = {
@@ -118,6 +118,16 @@ def test_update_ema_averages_parameters_and_copies_buffers() -> None:
     update_ema(ema, live, 0.75)
     assert torch.equal(ema.weight, torch.full((3,), 1.5))  # 0.75 * 1 + 0.25 * 3
     assert torch.equal(ema.running_mean, torch.full((3,), 5.0))
+
+
+def test_the_ema_decay_warms_up_then_holds() -> None:
+    assert ema_decay(0.999, 10, 0) == pytest.approx(0.1)  # the random start mostly replaced
+    assert ema_decay(0.999, 10, 90) == pytest.approx(91 / 100)
+    assert ema_decay(0.999, 10, 100_000) == 0.999  # capped by the configured decay
+    assert ema_decay(0.999, 0, 0) == 0.999  # no warm-up
+    # the random first generator's weight in the average after 500 updates: its decays' product
+    left = math.prod(ema_decay(0.999, 10, t) for t in range(500))
+    assert left < 1e-10 < 0.999 ** 500
 
 
 def test_checkpoint_weights_are_the_ema_generator(run: Path) -> None:

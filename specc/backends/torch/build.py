@@ -77,15 +77,23 @@ def activation_attrs(graph: LayerGraph) -> dict[str, str]:
 def apply_activation(model: nn.Module, graph: LayerGraph, name: str, value: Any) -> Any:
     """Node ``name``'s fused activation on ``value`` as the compiled inference model applies
     it (a direct call for relu/sigmoid/tanh/softmax, else the node's activation module)."""
+    fn = activation_fn(model, graph, name)
+    return value if fn is None else fn(value)
+
+
+def activation_fn(model: nn.Module, graph: LayerGraph, name: str) -> Any:
+    """The callable :func:`apply_activation` applies for node ``name`` (None: no fused
+    activation), resolved once so that callers stepping a network pay no look-ups."""
     node = graph.nodes[name]
     act = node.activation
     if act is None or not current().layers.get(node.kind).fuses_activation:
-        return value
+        return None
     axis = batched_axis(node.type.feature_axis if node.type is not None else -1)
     direct = _direct_call(act, axis)
     if direct is None:
-        return model.get_submodule(activation_attrs(graph)[name])(value)
-    return direct[0](value, **direct[1])
+        return model.get_submodule(activation_attrs(graph)[name])
+    fn, kwargs = direct
+    return (lambda value: fn(value, **kwargs)) if kwargs else fn
 
 
 class SpeccModule(fx.GraphModule):
