@@ -1,7 +1,7 @@
 """Neural Turing machine: the ``neural_turing_machine`` spec trained to its bar, training
 sequences per second, and its ``step`` form in onnxruntime against PyTorch eager.
 
-    OMP_NUM_THREADS=1 python -m benchmarks.ntm [--quick] [--seed N] [--epochs N]
+    OMP_NUM_THREADS=1 python -m benchmarks.ntm [--quick] [--seed N] [--epochs N] [--run DIR]
 
 Bar: < 1 wrong bit per sequence (``val_bit_errors``: threshold 0.5, recall steps only,
 averaged over the 500 fixed held-out sequences of lengths 1-10) within 20 minutes of training
@@ -9,7 +9,8 @@ on 2 cores. Reported: the first epoch that meets it with the training time up to
 metrics' per-epoch ``time`` column summed: wall seconds), the process CPU seconds of the whole
 run and the load average (the machines are shared), training sequences per second, and the
 bit errors on 500 fresh sequences of length 20 (twice the longest trained). ``--quick``
-trains 2 epochs (no bar).
+trains 2 epochs (no bar). ``--run DIR`` reports on a run trained already (e.g. by ``specc train
+neural_turing_machine``) instead of training one; its CPU seconds are then not known.
 
 Step: the trained run's ``step`` form (one time step, every state tensor in and out) in
 onnxruntime against ``module.step`` in PyTorch eager under inference mode, one thread each,
@@ -105,17 +106,22 @@ def step_rows(run_dir: Path, tmp: Path, quick: bool) -> list[Row]:
                 spread=f"{spread(t_onnx)} / {spread(t_torch)}", note=f"agree: {same}")]
 
 
-def run(quick: bool = False, seed: int = 0, epochs: int | None = None) -> list[Row]:
+def run(quick: bool = False, seed: int = 0, epochs: int | None = None,
+        existing: Path | None = None) -> list[Row]:
     from specc.train.api import load_model
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         load = os.getloadavg()[0]
-        trained, cpu = train(tmp / "run", quick, seed, epochs)
-        hit, seconds, best, rows = first_bar(trained.dir)
+        if existing is None:
+            trained, cpu = train(tmp / "run", quick, seed, epochs)
+            run_dir = trained.dir
+        else:
+            run_dir, cpu = existing, float("nan")
+        hit, seconds, best, rows = first_bar(run_dir)
         sequences = PER_EPOCH * len(rows)
         train_time = sum(float(r["time"]) for r in rows)
-        model = load_model(trained.dir)
+        model = load_model(run_dir)
         length20 = long_sequences(model)
         met = None if quick else (hit is not None and seconds <= BUDGET)
         out = [
@@ -123,14 +129,15 @@ def run(quick: bool = False, seed: int = 0, epochs: int | None = None) -> list[R
                 None, f"< {BAR:g} within {BUDGET // 60} min", met, unit="bits",
                 note=(f"seed {seed}; " + (f"bar at epoch {hit} after {seconds:.0f} s"
                                           if hit else f"bar not reached in {seconds:.0f} s")
-                      + f"; {cpu:.0f} CPU-s in all; load {load:.1f} -> "
+                      + (f"; {cpu:.0f} CPU-s in all" if cpu == cpu else "; an existing run")
+                      + f"; load {load:.1f} -> "
                       f"{os.getloadavg()[0]:.1f}")),
             Row("NTM copy task: wrong bits per sequence at length 20", length20, None, None,
                 "reported", None, unit="bits"),
             Row("NTM training sequences per second", sequences / train_time, None, None,
                 "reported (ZOO: 110-160 at batch 16)", None, unit="seq/s"),
         ]
-        return out + step_rows(trained.dir, tmp, quick)
+        return out + step_rows(run_dir, tmp, quick)
 
 
 def main() -> None:
@@ -140,8 +147,9 @@ def main() -> None:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--run", type=Path, default=None, help="report on this trained run")
     args = p.parse_args()
-    print_table(run(args.quick, args.seed, args.epochs), None)
+    print_table(run(args.quick, args.seed, args.epochs, args.run), None)
 
 
 if __name__ == "__main__":

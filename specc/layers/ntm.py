@@ -120,9 +120,17 @@ def _ntm_module() -> type:
 
         def initial_state(self, batch: int) -> dict[str, torch.Tensor]:
             ref = self.output.weight
-            return {k: torch.full((batch, *shape), MEMORY_INIT if k == "memory" else 0.0,
-                                  dtype=ref.dtype, device=ref.device)
-                    for k, shape in self.state_shapes().items()}
+            state = {k: torch.full((batch, *shape), MEMORY_INIT if k == "memory" else 0.0,
+                                   dtype=ref.dtype, device=ref.device)
+                     for k, shape in self.state_shapes().items()}
+            # Both heads start on row 0. The constant memory makes every row look the same to
+            # content addressing, so from zero (or uniform) weightings the heads could never
+            # single out a row: every write would go to all rows alike and the memory would
+            # act as one register (the copy task then learns slowly and fails beyond its
+            # lengths). A head starting on one row can move along by shifting.
+            state["w_read"][:, 0] = 1.0
+            state["w_write"][:, 0] = 1.0
+            return state
 
         def step(self, x_t: torch.Tensor, state: dict[str, torch.Tensor]
                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -169,7 +177,9 @@ class NTM(LayerKind):
 
     Heads: cosine content addressing (with eps), interpolation gate, circular shift,
     sharpening gamma >= 1 (1 + softplus); erase in [0, 1] (sigmoid); memory initialised to the
-    constant 1e-6. The read vector is fed back to the controller with the next input.
+    constant 1e-6 and both heads' weightings to row 0 (the rows are alike to content addressing
+    until written, so the heads start on one row and move by shifting). The read vector is fed
+    back to the controller with the next input.
 
     Input shape: ``(batch, time, features)`` float; time may be dynamic.
     Output shape: ``(batch, time, units)`` (logits: put a sigmoid after it for bits).

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import onnx
+import pytest
 import torch
 from click.testing import CliRunner
 
@@ -60,7 +61,9 @@ def test_initial_state_and_guards() -> None:
     m = _machine()
     state = m.initial_state(2)
     assert torch.equal(state["memory"], torch.full((2, 6, 3), MEMORY_INIT))
-    assert all(not v.any() for k, v in state.items() if k != "memory")
+    for k in ("w_read", "w_write"):  # both heads on row 0
+        assert torch.equal(state[k], torch.eye(6)[:1].expand(2, 6))
+    assert all(not v.any() for k, v in state.items() if k not in ("memory", "w_read", "w_write"))
     with torch.no_grad():  # extreme head parameters: still finite, weightings still sum to 1
         m.heads.weight.mul_(50)
         m.heads.bias.fill_(-30)
@@ -70,6 +73,41 @@ def test_initial_state_and_guards() -> None:
     for w in (end["w_read"], end["w_write"]):
         assert (w >= 0).all()
         torch.testing.assert_close(w.sum(-1), torch.ones(3))
+
+
+def test_the_heads_can_write_distinct_rows_from_the_constant_memory() -> None:
+    """The memory's rows start equal, so content addressing alone cannot tell them apart; the
+    heads start on row 0 and a +1 shift moves the write head one row a step, so three steps
+    write three different vectors to three rows (from uniform start weightings every row got
+    the same vector)."""
+    m = _machine()  # 6 rows of 3
+    with torch.no_grad():
+        m.heads.weight.zero_()
+        bias = torch.zeros_like(m.heads.bias)
+        # the write head's block: key (3), beta, g, shift (3), gamma, erase (3), add (3)
+        w0 = m.heads.bias.shape[0] - (3 + 1 + 1 + 3 + 1) - 6
+        bias[w0 + 4] = -20.0  # g ~ 0: follow the previous weighting
+        bias[w0 + 5:w0 + 8] = torch.tensor([-20.0, -20.0, 20.0])  # shift +1
+        bias[w0 + 8] = 20.0  # sharp
+        bias[-6:-3] = 20.0  # erase everything under the head
+        m.heads.bias.copy_(bias)
+        m.controller.weight_ih.zero_()
+        m.controller.weight_hh.zero_()
+        m.controller.bias_ih.zero_()
+        m.controller.bias_hh.zero_()
+        state = m.initial_state(1)
+        rows = []
+        for t in range(3):
+            # the added vector comes from the bias (controller output is a constant)
+            m.heads.bias[-3:] = torch.tensor([float(t + 1), -1.0, 0.5])
+            _, state = m.step(torch.zeros(1, 4), state)
+            rows.append(int(state["w_write"].argmax()))
+    assert rows == [1, 2, 3]  # one row a step
+    memory = state["memory"][0]
+    assert memory[1, 0] == pytest.approx(1.0, abs=1e-3)
+    assert memory[2, 0] == pytest.approx(2.0, abs=1e-3)
+    assert memory[3, 0] == pytest.approx(3.0, abs=1e-3)
+    assert memory[4, 0] == pytest.approx(0.0, abs=1e-3)
 
 
 def test_gradients_finite_from_the_constant_memory() -> None:
