@@ -127,7 +127,8 @@ def run(quick: bool = False, seed: int = 0, epochs: int | None = None,
         out = [
             Row("NTM copy task: wrong bits per sequence, lengths 1-10 (best epoch)", best, None,
                 None, f"< {BAR:g} within {BUDGET // 60} min", met, unit="bits",
-                note=(f"seed {seed}; " + (f"bar at epoch {hit} after {seconds:.0f} s"
+                note=(("" if existing is not None else f"seed {seed}; ")
+                      + (f"bar at epoch {hit} after {seconds:.0f} s"
                                           if hit else f"bar not reached in {seconds:.0f} s")
                       + (f"; {cpu:.0f} CPU-s in all" if cpu == cpu else "; an existing run")
                       + f"; load {load:.1f} -> "
