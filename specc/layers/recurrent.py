@@ -230,10 +230,16 @@ def _recurrent_module() -> type:
                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
             """One time step: x (N, features) -> the last layer's output (N, units)."""
             self._one_direction()
-            hs, cs = self._layers(state["h"]), self._layers(state.get("c", state["h"]))
-            rnn, inp, new_h, new_c = self.rnn, x, [], []
+            rnn = self.rnn
             # eager: torch's fused cell (one op, ~4x faster a step); traced: the equations
             fused = not (torch.jit.is_tracing() or torch.compiler.is_compiling())
+            if fused and self.num_layers == 1 and self.cell == "lstm" and rnn.bias:
+                # the common case without the per-layer views (a generated character is
+                # mostly such bookkeeping around one small product)
+                h, c = torch.lstm_cell(x, (state["h"], state["c"]), *rnn._flat_weights)
+                return h, {"h": h, "c": c}
+            hs, cs = self._layers(state["h"]), self._layers(state.get("c", state["h"]))
+            inp, new_h, new_c = x, [], []
             per_layer = 4 if rnn.bias else 2
             for layer in range(self.num_layers):
                 # torch's own list (w_ih, w_hh[, b_ih, b_hh]) per layer: no attribute look-ups
