@@ -1,12 +1,14 @@
-"""The ``neural_turing_machine`` spec (issue 14 part 2): it learns the copy task on a short run,
-and its ``step`` form exports with parity. The full bar (< 1 wrong bit per sequence within 20
-minutes) is ``python -m benchmarks.ntm``."""
+"""The ``neural_turing_machine`` spec (issue 14 part 2): trained as shipped it meets its bar
+(< 1 wrong bit per sequence on the held-out copy sequences; seeds 0-2 did at epochs 11-14, a few
+minutes), carries the copy over to sequences twice as long, and its ``step`` form equals the
+whole forward and exports with parity. ``python -m benchmarks.ntm`` reports the timings."""
 
 from __future__ import annotations
 
 import copy
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -26,13 +28,24 @@ def test_spec_declares_the_step_form_and_the_masked_loss() -> None:
 
 
 @pytest.mark.slow
-def test_ntm_learns_and_its_step_form_exports(tmp_path: Path) -> None:
+def test_ntm_meets_its_bar_and_its_step_form_exports(tmp_path: Path) -> None:
+    from specc.data.synthetic import copy_sequences
+    from specc.train.copy_metrics import count_bit_errors
+
     doc = copy.deepcopy(yaml.safe_load(SPEC.read_text()))
-    doc["train"]["data"].update(n=1700)  # 1200 fresh sequences an epoch, 500 held out
-    doc["train"]["epochs"] = 2
+    doc["train"]["epochs"] = 25  # seeds 0-2 went below 1 bit at epochs 14, 11 and 11
     run = train(doc, out=tmp_path / "run", quiet=True)
     errors = [row["val_bit_errors"] for row in run.metrics]
-    assert errors[-1] < 0.8 * RANDOM, errors  # well below a guess after 2400 sequences
+    assert errors[0] > 0.5 * RANDOM, errors  # it starts near a guess
+    assert min(errors) < 1.0, errors
+    model = load_model(run.dir)  # the best checkpoint
+    # length 20, twice the longest trained: a controller that memorised the training lengths
+    # gets ~60 of the 160 bits wrong; heads that walk the memory get a few at most
+    arrays = copy_sequences(np.random.default_rng(1), 200, 8, 20, 20, 20)
+    x20, y20, mask20 = (torch.from_numpy(arrays[k]) for k in ("x", "y", "mask"))
+    with torch.inference_mode():
+        long = float(count_bit_errors(model(x20), y20, mask20).mean())
+    assert long < 16.0, long
     model = load_model(run.dir)
     machine = next(m for m in model.modules() if getattr(m, "stateful", False))
     x = torch.zeros(3, 22, 10)
