@@ -65,6 +65,13 @@ class AdversarialConfig(GradientConfig):
                             "min(ema, (1 + t) / (ema_warmup + t)), so the random first "
                             "generator fades out within a few hundred steps instead of "
                             "lingering (0: the constant decay from the start).")
+    diff_augment: list[Literal["translation", "cutout"]] = Field(
+        default_factory=list, description="Differentiable augmentation (Zhao et al. 2020) of "
+        "what the discriminator sees, real and generated alike, in both networks' steps: "
+        "translation (random shifts of up to 1/8 of each side, edges repeated) and cutout "
+        "(a random square of half each side set to 0). Keeps a discriminator from "
+        "memorising a small dataset without teaching the generator the augmentation (the "
+        "data.augment of real samples alone would).")
     grid: Grid = Field(default_factory=Grid, description="The fixed noise batch drawn "
                        "into the run folder.")
     watchdog: Watchdog | None = Field(default_factory=Watchdog, description="Warn when the "
@@ -100,7 +107,16 @@ class AdversarialConfig(GradientConfig):
                                       or "networks: " + ", ".join(networks)))
         if errs:
             return errs
-        return _check_pair(networks[self.generator], networks[self.discriminator])
+        errs = _check_pair(networks[self.generator], networks[self.discriminator])
+        if self.diff_augment and not errs:
+            (name, t), = networks[self.discriminator].inputs.items()
+            if len(t.shape) != 3 or any(d is None for d in t.shape):
+                errs.append(SpecError(f"diff_augment shifts and cuts images; the "
+                                      f"discriminator's input '{name}' has shape "
+                                      f"{list(t.shape)}, not (channels, height, width)",
+                                      path=("diff_augment",), received=self.diff_augment,
+                                      hint="drop diff_augment for data that are not images"))
+        return errs
 
     def default_monitor(self, has_val: bool) -> tuple[str, str]:
         """The first metric (e.g. ``val_judge_ratio``); without one nothing picks a ``best``
@@ -216,8 +232,8 @@ class Adversarial(EpochRegime):
         z = noise(self.gen.graph, n, self.noise_gen, real.device)
         with torch.set_grad_enabled(g_step):
             fake = self.G(z)
-        real_logit = self.D(real).reshape(n)
-        fake_logit = self.D(fake.detach()).reshape(n)
+        real_logit = self.D(self._augment(real)).reshape(n)
+        fake_logit = self.D(self._augment(fake.detach())).reshape(n)
         d_loss = bce(real_logit, torch.full_like(real_logit, self.real_target)) \
             + bce(fake_logit, torch.zeros_like(fake_logit))
         d_value = self.check_finite(d_loss)
@@ -242,7 +258,7 @@ class Adversarial(EpochRegime):
         for p in self.d_params:  # no weight gradients for D: it only passes them on
             p.requires_grad_(False)
         try:
-            logit = self.D(fake).reshape(n)
+            logit = self.D(self._augment(fake)).reshape(n)
         finally:
             for p in self.d_params:
                 p.requires_grad_(True)
@@ -260,6 +276,13 @@ class Adversarial(EpochRegime):
         if self.ema is not None:
             update_ema(self.ema, self.G, ema_decay(cfg.ema, cfg.ema_warmup, self.ema_updates))
             self.ema_updates += 1
+
+    def _augment(self, x: Any) -> Any:
+        """``diff_augment`` applied to a batch of images (N, C, H, W), drawn from the noise
+        generator (saved with the run, so a resumed run draws the same)."""
+        for kind in self.cfg.diff_augment:
+            x = translate(x, self.noise_gen) if kind == "translation" else cutout(x, self.noise_gen)
+        return x
 
     def reset_epoch(self) -> None:
         # d_loss sum, D(real) sum, D(fake) sum, D samples, g_loss sum, G samples
@@ -409,6 +432,39 @@ class Adversarial(EpochRegime):
         self.sums = [float(v) for v in state["sums"]]
         self.d_wins = int(state["d_wins"])
         self.ema_updates = int(state.get("ema_updates", 0))
+
+
+def translate(x: Any, gen: Any, ratio: float = 0.125) -> Any:
+    """Each image shifted by its own random offsets of up to ``ratio`` of each side (edge
+    pixels repeated into the space left); differentiable in ``x``."""
+    import torch
+    from torch.nn import functional as F
+
+    n, _, h, w = x.shape
+    ry, rx = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    dy = torch.randint(-ry, ry + 1, (n, 1, 1), generator=gen, device=gen.device).to(x.device)
+    dx = torch.randint(-rx, rx + 1, (n, 1, 1), generator=gen, device=gen.device).to(x.device)
+    iy = torch.arange(h, device=x.device).view(1, h, 1) + dy + ry
+    ix = torch.arange(w, device=x.device).view(1, 1, w) + dx + rx
+    padded = F.pad(x, [rx, rx, ry, ry], mode="replicate")
+    batch = torch.arange(n, device=x.device).view(n, 1, 1)
+    return padded[batch, :, iy, ix].permute(0, 3, 1, 2)  # (N, H, W, C) -> (N, C, H, W)
+
+
+def cutout(x: Any, gen: Any, ratio: float = 0.5) -> Any:
+    """Each image with a random square of ``ratio`` of each side (centred anywhere, clipped
+    at the borders) set to 0."""
+    import torch
+
+    n, _, h, w = x.shape
+    sy, sx = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    cy = torch.randint(0, h + (1 - sy % 2), (n, 1, 1), generator=gen, device=gen.device)
+    cx = torch.randint(0, w + (1 - sx % 2), (n, 1, 1), generator=gen, device=gen.device)
+    ys = torch.arange(h, device=gen.device).view(1, h, 1)
+    xs = torch.arange(w, device=gen.device).view(1, 1, w)
+    top, left = cy - sy // 2, cx - sx // 2
+    inside = (ys >= top) & (ys < top + sy) & (xs >= left) & (xs < left + sx)
+    return x * (~inside).to(x.device, x.dtype).unsqueeze(1)
 
 
 def ema_decay(decay: float, warmup: int, updates: int) -> float:

@@ -18,7 +18,7 @@ from specc.assembled import load
 from specc.cli import main
 from specc.errors import SpecError
 from specc.runs.checkpoint import CheckpointStore
-from specc.train.adversarial import ema_decay, update_ema
+from specc.train.adversarial import cutout, ema_decay, translate, update_ema
 from specc.train.api import _regime, predict, train
 
 TINY: dict[str, Any] = {
@@ -329,6 +329,74 @@ def test_generator_output_must_fit_the_discriminator(spec_file: Any) -> None:
                        r"\[1, 4, 16\]\) does not fit the discriminator's input 'x' \(shape "
                        r"\[1, 8, 8\]\) \(received \[1, 4, 16\]\)"):
         load(path)
+
+
+FLAT = """
+    specc: 1
+    networks:
+      generator:
+        inputs: {z: [4]}
+        layers: [{dense: {units: 64, activation: tanh}}]
+      discriminator:
+        inputs: {x: [64]}
+        layers: [{dense: {units: 1}}]
+    train:
+      regime: adversarial
+      data: {dataset: digits, view: flat}
+      diff_augment: [translation]
+"""
+
+
+def test_diff_augment_needs_images(spec_file: Any) -> None:
+    with pytest.raises(SpecError, match=r"spec.yaml:1[0-9]:\d+: train.diff_augment: "
+                       r"diff_augment shifts and cuts images; the discriminator's input 'x' has "
+                       r"shape \[64\], not \(channels, height, width\) \(received "
+                       r"\['translation'\]\)"):
+        load(spec_file(FLAT))
+    with pytest.raises(SpecError, match=r"train.diff_augment\[0\]"):
+        load(spec_file(GOOD.rstrip() + "\n      diff_augment: [rotate]\n"))
+
+
+# -- diff_augment ---------------------------------------------------------------------------
+
+
+def test_translate_shifts_each_image_by_up_to_an_eighth_and_repeats_edges() -> None:
+    x = torch.arange(4 * 2 * 16 * 16, dtype=torch.float32).reshape(4, 2, 16, 16)
+    y = translate(x.clone().requires_grad_(), torch.Generator().manual_seed(0))
+    shifts = set()
+    for i in range(4):
+        # find the shift: the output's centre is the input's centre moved by (dy, dx)
+        found = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                 if torch.equal(y[i, :, 4:12, 4:12], x[i, :, 4 + dy:12 + dy, 4 + dx:12 + dx])]
+        assert len(found) == 1, i  # a shift of at most 16 / 8 = 2 pixels each way
+        dy, dx = found[0]
+        shifts.add((dy, dx))
+        if dy > 0:  # shifted up: the bottom rows repeat the input's last row
+            assert torch.equal(y[i, :, -1], y[i, :, -1 - dy])
+    assert len(shifts) > 1  # each image its own shift
+    y.sum().backward()  # differentiable: every output pixel comes from one input pixel
+
+
+def test_cutout_zeroes_one_square_of_half_each_side() -> None:
+    y = cutout(torch.ones(64, 1, 16, 16), torch.Generator().manual_seed(0))
+    zero = y[:, 0] == 0
+    rows, cols = zero.any(2).sum(1), zero.any(1).sum(1)
+    assert (zero.sum((1, 2)) == rows * cols).all()  # one rectangle each
+    assert rows.max() == cols.max() == 8 and (rows >= 4).all() and (cols >= 4).all()
+    assert (zero.sum((1, 2)) == 64).sum() > 10  # mostly whole 8x8 squares, clipped at edges
+
+
+def test_diff_augment_trains_and_resumes_exactly(tmp_path: Path) -> None:
+    spec = tiny(diff_augment=["translation", "cutout"])
+    train(spec, out=tmp_path / "straight", quiet=True)
+    train(spec, out=tmp_path / "resumed", quiet=True, epochs=1)
+    train(resume=tmp_path / "resumed", quiet=True, epochs=2)
+    (wa, _), (wb, _) = _last(tmp_path / "straight"), _last(tmp_path / "resumed")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    (wc, _) = _last(tmp_path / "straight")
+    plain = tmp_path / "plain"
+    train(tiny(), out=plain, quiet=True)
+    assert not all(torch.equal(wc[k], _last(plain)[0][k]) for k in wc)  # it did augment
 
 
 def test_judge_metric_reads_the_generator_and_picks_best(tmp_path: Path) -> None:
