@@ -46,7 +46,6 @@ def test_ntm_meets_its_bar_and_its_step_form_exports(tmp_path: Path) -> None:
     with torch.inference_mode():
         long = float(count_bit_errors(model(x20), y20, mask20).mean())
     assert long < 16.0, long
-    model = load_model(run.dir)
     machine = next(m for m in model.modules() if getattr(m, "stateful", False))
     x = torch.zeros(3, 22, 10)
     x[:, 0, 8] = 1.0
