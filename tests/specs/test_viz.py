@@ -12,8 +12,8 @@ import yaml
 from click.testing import CliRunner
 
 from specc.cli import main
-from specc.train.api import train
 from specc.figures import image_shape, mosaic
+from specc.train.api import train
 
 SPECS_DIR = Path(__file__).resolve().parents[2] / "specs"
 PNG = b"\x89PNG\r\n\x1a\n"
