@@ -233,11 +233,15 @@ def _recurrent_module() -> type:
             rnn = self.rnn
             # eager: torch's fused cell (one op, ~4x faster a step); traced: the equations
             fused = not (torch.jit.is_tracing() or torch.compiler.is_compiling())
-            if fused and self.num_layers == 1 and self.cell == "lstm" and rnn.bias:
-                # the common case without the per-layer views (a generated character is
-                # mostly such bookkeeping around one small product)
-                h, c = torch.lstm_cell(x, (state["h"], state["c"]), *rnn._flat_weights)
-                return h, {"h": h, "c": c}
+            if fused and self.num_layers == 1:
+                # one layer: torch's cell on the state as it is, without the per-layer views
+                # and lists below (a generated character is mostly such bookkeeping around one
+                # small product); its weights are (w_ih, w_hh[, b_ih, b_hh])
+                if self.cell == "lstm":
+                    h, c = torch.lstm_cell(x, (state["h"], state["c"]), *rnn._flat_weights)
+                    return h, {"h": h, "c": c}
+                h = getattr(torch, f"{self.cell}_cell")(x, state["h"], *rnn._flat_weights)
+                return h, {"h": h}
             hs, cs = self._layers(state["h"]), self._layers(state.get("c", state["h"]))
             inp, new_h, new_c = x, [], []
             per_layer = 4 if rnn.bias else 2
