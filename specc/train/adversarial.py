@@ -436,7 +436,9 @@ class Adversarial(EpochRegime):
 
 def translate(x: Any, gen: Any, ratio: float = 0.125) -> Any:
     """Each image shifted by its own random offsets of up to ``ratio`` of each side (edge
-    pixels repeated into the space left); differentiable in ``x``."""
+    pixels repeated into the space left); differentiable in ``x``. Whole-pixel shifts by
+    indexing, as DiffAugment does: ``data.augment``'s shifts (``specc.data.augment``) resample
+    bilinearly at fractional offsets, which would also blur what the discriminator sees."""
     import torch
     from torch.nn import functional as F
 
