@@ -9,6 +9,9 @@ average of the generator's weights (``ema``) is what samples, metrics, checkpoin
 exports use; the live generator's weights travel in the ``last`` checkpoint's state. Every
 ``grid.every`` epochs a fixed noise batch draws ``samples/epoch_###.png`` into the run folder,
 and a watchdog warns when the discriminator's loss stays below a floor for several epochs.
+Optional: differentiable augmentation of what the discriminator sees (``diff_augment``), the
+R1 gradient penalty on real samples (``r1``, lazily every ``r1_every`` steps), and a
+categorical latent code that the discriminator learns to recognise (``info``, InfoGAN).
 Each network has its own optimizer, schedule and clipping (:mod:`specc.train.multinet`).
 """
 
@@ -42,6 +45,14 @@ class Watchdog(Section):
     epochs: int = Field(3, ge=1, description="Warn after this many such epochs in a row.")
 
 
+class InfoCode(Section):
+    categories: int = Field(ge=2, le=256, description="K: the last K entries of the "
+                            "generator's input are a one-hot code drawn uniformly, and the "
+                            "discriminator's output has K more logits that guess it.")
+    weight: float = Field(1.0, gt=0, le=100, description="Weight of the code's cross-entropy "
+                          "in both networks' losses.")
+
+
 class AdversarialConfig(GradientConfig):
     """A generator and a discriminator trained against each other."""
 
@@ -72,6 +83,18 @@ class AdversarialConfig(GradientConfig):
         "(a random square of half each side set to 0). Keeps a discriminator from "
         "memorising a small dataset without teaching the generator the augmentation (the "
         "data.augment of real samples alone would).")
+    r1: float = Field(0.0, ge=0, le=1000, description="R1 penalty gamma (Mescheder et al. "
+                      "2018): the discriminator's loss adds gamma / 2 times the mean squared "
+                      "norm of its logit's gradient on the real samples, so it cannot grow "
+                      "steep around the data (0: off).")
+    r1_every: int = Field(1, ge=1, le=64, description="Apply the R1 penalty every N "
+                          "discriminator steps, scaled by N (lazy regularization: the same "
+                          "strength at a fraction of the double backward's cost).")
+    info: InfoCode | None = Field(None, description="A categorical latent code (InfoGAN, "
+                                  "Chen et al. 2016): the discriminator also learns to tell "
+                                  "which category made a sample and the generator to make it "
+                                  "tellable, so each category becomes a distinct mode (null: "
+                                  "off).")
     grid: Grid = Field(default_factory=Grid, description="The fixed noise batch drawn "
                        "into the run folder.")
     watchdog: Watchdog | None = Field(default_factory=Watchdog, description="Warn when the "
@@ -107,7 +130,8 @@ class AdversarialConfig(GradientConfig):
                                       or "networks: " + ", ".join(networks)))
         if errs:
             return errs
-        errs = _check_pair(networks[self.generator], networks[self.discriminator])
+        errs = _check_pair(networks[self.generator], networks[self.discriminator],
+                           self.info.categories if self.info else 0)
         if self.diff_augment and not errs:
             (name, t), = networks[self.discriminator].inputs.items()
             if len(t.shape) != 3 or any(d is None for d in t.shape):
@@ -131,9 +155,10 @@ class AdversarialConfig(GradientConfig):
         return ("val_" if has_val else "") + key, "auto"
 
 
-def _check_pair(gen: Any, disc: Any) -> list[SpecError]:
+def _check_pair(gen: Any, disc: Any, categories: int = 0) -> list[SpecError]:
     """One noise input for the generator, one input for the discriminator that its output
-    fits, one logit out of the discriminator."""
+    fits, one logit out of the discriminator (and ``categories`` more logits, with a code of
+    that many one-hot entries at the end of a flat noise input)."""
     errs = []
     if len(gen.inputs) != 1 or len(gen.outputs) != 1:
         errs.append(SpecError(f"the generator '{gen.name}' needs one input (the noise) and one "
@@ -153,7 +178,22 @@ def _check_pair(gen: Any, disc: Any) -> list[SpecError]:
                               path=("generator",), received=list(out.shape),
                               hint="make the generator end in the discriminator's input shape"))
     score = disc.type_of(disc.outputs[0])
-    if score.numel() != 1:
+    if categories:
+        (zname, z), = gen.inputs.items()
+        if len(z.shape) != 1 or z.shape[0] is None or z.shape[0] <= categories:
+            errs.append(SpecError(f"info.categories {categories} takes the last {categories} "
+                                  f"entries of the generator's input '{zname}' (shape "
+                                  f"{list(z.shape)}); it needs a flat input with more",
+                                  path=("info", "categories"), received=categories,
+                                  hint=f"give '{zname}' the noise size plus {categories}"))
+        if len(score.shape) != 1 or score.shape[0] != 1 + categories:
+            errs.append(SpecError(f"with info.categories {categories} the discriminator must "
+                                  f"end in 1 + {categories} logits (real/fake, then the "
+                                  f"category); its output has shape {list(score.shape)}",
+                                  path=("discriminator",), received=list(score.shape),
+                                  hint=f"end it with dense: {{units: {1 + categories}}} "
+                                  "(no activation)"))
+    elif score.numel() != 1:
         errs.append(SpecError(f"the discriminator must end in one logit; its output has shape "
                               f"{list(score.shape)}", path=("discriminator",),
                               hint="end it with dense: {units: 1} (no activation)"))
@@ -178,6 +218,7 @@ class Adversarial(EpochRegime):
         self.disc = Network(s, s.spec.network(cfg.discriminator),
                             s.build(cfg.discriminator, seed_offset=1))
         self.G, self.D = self.gen.net, self.disc.net
+        self.categories = cfg.info.categories if cfg.info else 0
         self.ema = None
         if cfg.ema is not None:
             self.ema = s.build(cfg.generator)
@@ -216,7 +257,7 @@ class Adversarial(EpochRegime):
         import torch
         from torch.nn.functional import binary_cross_entropy_with_logits as bce
 
-        from .gan_samples import noise
+        from .gan_samples import latent
 
         cfg = self.cfg
         if not self.G.training:
@@ -229,17 +270,24 @@ class Adversarial(EpochRegime):
             real = aug.apply_noise(aug.apply_geometric(real, gen), gen)
         n = real.shape[0]
         g_step = (self.global_step + 1) % cfg.d_steps == 0
-        z = noise(self.gen.graph, n, self.noise_gen, real.device)
+        r1_step = cfg.r1 > 0 and self.global_step % cfg.r1_every == 0
+        if r1_step:
+            real = real.detach().requires_grad_(True)
+        z, code = latent(self.gen.graph, n, self.noise_gen, real.device, self.categories)
         with torch.set_grad_enabled(g_step):
             fake = self.G(z)
-        real_logit = self.D(self._augment(real)).reshape(n)
-        fake_logit = self.D(self._augment(fake.detach())).reshape(n)
+        real_logit = self.D(self._augment(real)).reshape(n, -1)[:, 0]
+        fake_out = self.D(self._augment(fake.detach())).reshape(n, -1)
+        fake_logit = fake_out[:, 0]
         d_loss = bce(real_logit, torch.full_like(real_logit, self.real_target)) \
             + bce(fake_logit, torch.zeros_like(fake_logit))
         d_value = self.check_finite(d_loss)
+        total = d_loss if code is None else d_loss + self._info_loss(fake_out, code)
+        if r1_step:
+            total = total + self._r1_penalty(real, real_logit)
         d_opt = self.opt[cfg.discriminator]
         d_opt.zero_grad()
-        d_loss.backward()
+        total.backward()
         d_opt.step()
         with torch.no_grad():
             self.sums[0] += d_value * n
@@ -247,10 +295,32 @@ class Adversarial(EpochRegime):
             self.sums[2] += float(torch.sigmoid(fake_logit).sum())
             self.sums[3] += n
         if g_step:
-            self._generator_step(fake, n)
+            self._generator_step(fake, n, code)
         return d_value
 
-    def _generator_step(self, fake: Any, n: int) -> None:
+    def _r1_penalty(self, real: Any, real_logit: Any) -> Any:
+        """gamma / 2 x the mean squared gradient norm of the real logits with respect to the
+        real samples, x ``r1_every`` (its plain mean goes to the ``r1_penalty`` column)."""
+        import torch
+
+        cfg = self.cfg
+        grad, = torch.autograd.grad(real_logit.sum(), real, create_graph=True)
+        penalty = grad.square().reshape(len(grad), -1).sum(1).mean()
+        self.sums[8] += self.check_finite(penalty) * len(grad)
+        self.sums[9] += len(grad)
+        return (cfg.r1 / 2 * cfg.r1_every) * penalty
+
+    def _info_loss(self, out: Any, code: Any) -> Any:
+        """The weighted cross-entropy of the discriminator's category logits against the
+        code that made each sample; its plain value goes to the ``info_loss`` column."""
+        from torch.nn.functional import cross_entropy
+
+        loss = cross_entropy(out[:, 1:], code)
+        self.sums[6] += self.check_finite(loss) * len(code)
+        self.sums[7] += len(code)
+        return self.cfg.info.weight * loss  # type: ignore[union-attr]
+
+    def _generator_step(self, fake: Any, n: int, code: Any = None) -> None:
         import torch
         from torch.nn.functional import binary_cross_entropy_with_logits as bce
 
@@ -258,18 +328,20 @@ class Adversarial(EpochRegime):
         for p in self.d_params:  # no weight gradients for D: it only passes them on
             p.requires_grad_(False)
         try:
-            logit = self.D(self._augment(fake)).reshape(n)
+            out = self.D(self._augment(fake)).reshape(n, -1)
         finally:
             for p in self.d_params:
                 p.requires_grad_(True)
+        logit = out[:, 0]
         if cfg.loss == "non_saturating":
             g_loss = bce(logit, torch.ones_like(logit))
         else:
             g_loss = -bce(logit, torch.zeros_like(logit))
         g_value = self.check_finite(g_loss)
+        total = g_loss if code is None else g_loss + self._info_loss(out, code)
         g_opt = self.opt[cfg.generator]
         g_opt.zero_grad()
-        g_loss.backward()
+        total.backward()
         g_opt.step()
         self.sums[4] += g_value * n
         self.sums[5] += n
@@ -285,13 +357,19 @@ class Adversarial(EpochRegime):
         return x
 
     def reset_epoch(self) -> None:
-        # d_loss sum, D(real) sum, D(fake) sum, D samples, g_loss sum, G samples
-        self.sums = [0.0] * 6
+        # d_loss sum, D(real) sum, D(fake) sum, D samples, g_loss sum, G samples,
+        # info cross-entropy sum and count, R1 penalty sum and count
+        self.sums = [0.0] * 10
 
     def running_logs(self) -> dict[str, float]:
-        d, r, f, n, g, m = self.sums
-        return {"d_loss": d / max(n, 1), "g_loss": g / max(m, 1), "d_real": r / max(n, 1),
+        d, r, f, n, g, m, i, k, r1, n1 = self.sums
+        logs = {"d_loss": d / max(n, 1), "g_loss": g / max(m, 1), "d_real": r / max(n, 1),
                 "d_fake": f / max(n, 1)}
+        if self.categories:
+            logs["info_loss"] = i / max(k, 1)
+        if self.cfg.r1 > 0:
+            logs["r1_penalty"] = r1 / max(n1, 1)
+        return logs
 
     def epoch_logs(self) -> dict[str, float]:
         return self.running_logs()
@@ -335,7 +413,8 @@ class Adversarial(EpochRegime):
 
         from .gan_samples import generate, invert
 
-        out = generate(self.sampler, self.gen.graph, n, seed, self.session.device).numpy()
+        out = generate(self.sampler, self.gen.graph, n, seed, self.session.device,
+                       self.categories).numpy()
         t = self.disc.graph.inputs[self.input]
         rec = self.data.prepared.preprocess.get(self.input)
         return torch.from_numpy(invert(rec, out, t))
@@ -348,12 +427,13 @@ class Adversarial(EpochRegime):
         folder = run.path / "samples"  # type: ignore[union-attr]
         folder.mkdir(exist_ok=True)
         cfg = self.cfg
+        labels, cols = grid_codes(cfg.grid.n, self.categories)
         out = generate(self.sampler, self.gen.graph, cfg.grid.n, cfg.seed + GRID_SEED,
-                       self.session.device).numpy()
+                       self.session.device, self.categories, labels).numpy()
         t = self.disc.graph.inputs[self.input]
         imgs = to_unit(self.data.prepared.preprocess.get(self.input), out, t)
         save_samples(imgs, tuple(t.shape), folder / f"epoch_{epoch + 1:03d}.png",
-                     f"{self.session.spec.name}: epoch {epoch + 1}")
+                     f"{self.session.spec.name}: epoch {epoch + 1}", cols=cols)
 
     def evaluate(self, split: str) -> dict[str, float]:
         """The discriminator on the split's real samples and as many generated ones (losses
@@ -367,13 +447,14 @@ class Adversarial(EpochRegime):
         dev = self.session.device
         part = self.data.parts[split]
         self.D.eval()
-        fake = generate(self.sampler, self.gen.graph, part.n, self.cfg.seed + GRID_SEED + 1, dev)
+        fake = generate(self.sampler, self.gen.graph, part.n, self.cfg.seed + GRID_SEED + 1, dev,
+                        self.categories)
         sums = [0.0] * 4
         bs = self.batch_size()
         with torch.no_grad():
             for i, batch in enumerate(part.batches(bs, dev)):
-                r = self.D(batch.inputs[self.input]).reshape(-1)
-                f = self.D(fake[i * bs:i * bs + batch.size].to(dev)).reshape(-1)
+                r = self.D(batch.inputs[self.input]).reshape(batch.size, -1)[:, 0]
+                f = self.D(fake[i * bs:i * bs + batch.size].to(dev)).reshape(batch.size, -1)[:, 0]
                 sums[0] += float(bce(r, torch.ones_like(r), reduction="sum")
                                  + bce(f, torch.zeros_like(f), reduction="sum"))
                 sums[1] += float(torch.sigmoid(r).sum())
@@ -388,13 +469,18 @@ class Adversarial(EpochRegime):
         return {**out, **evaluate_split(list(self.cfg.metrics), ctx)}
 
     def predict(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        """The discriminator's probability that each given sample is real."""
+        """The discriminator's probability that each given sample is real (with an info
+        code, the probabilities of the categories follow it)."""
         import torch
 
         graph, dev = self.disc.graph, self.session.device
         self.D.eval()
         with torch.no_grad():  # the network is built to give the logit (see Network)
             logit = self.D(*[inputs[n].to(dev) for n in graph.inputs])
+        if self.categories:
+            flat = logit.reshape(len(logit), -1)
+            return {graph.outputs[0]: torch.cat([torch.sigmoid(flat[:, :1]),
+                                                 torch.softmax(flat[:, 1:], 1)], 1)}
         return {graph.outputs[0]: torch.sigmoid(logit)}
 
     @staticmethod
@@ -429,9 +515,20 @@ class Adversarial(EpochRegime):
             self.G.load_state_dict(state["live_generator"])
         self.noise_gen.set_state(state["noise"].cpu() if hasattr(state["noise"], "cpu")
                                  else state["noise"])
-        self.sums = [float(v) for v in state["sums"]]
+        sums = [float(v) for v in state["sums"]]
+        self.sums = sums + [0.0] * (10 - len(sums))  # runs saved before the info and R1 sums
         self.d_wins = int(state["d_wins"])
         self.ema_updates = int(state.get("ema_updates", 0))
+
+
+def grid_codes(n: int, categories: int) -> tuple[Any, int | None]:
+    """The categories of a grid of ``n`` samples, one per column (None without a code), and
+    its column count."""
+    import torch
+
+    if not categories:
+        return None, None
+    return torch.arange(n) % categories, categories
 
 
 def translate(x: Any, gen: Any, ratio: float = 0.125) -> Any:

@@ -19,17 +19,37 @@ if TYPE_CHECKING:
 CHUNK = 256  # samples per generator forward
 
 
-def noise(graph: Any, n: int, gen: torch.Generator, device: Any = None) -> torch.Tensor:
-    """``n`` N(0, 1) codes for the generator ``graph``'s one input, drawn from ``gen``."""
+def noise(graph: Any, n: int, gen: torch.Generator, device: Any = None,
+          categories: int = 0) -> torch.Tensor:
+    """``n`` codes for the generator ``graph``'s one input, drawn from ``gen``: N(0, 1), and
+    with ``categories`` K the last K entries a one-hot categorical code instead (InfoGAN)."""
+    return latent(graph, n, gen, device, categories)[0]
+
+
+def latent(graph: Any, n: int, gen: torch.Generator, device: Any = None,
+           categories: int = 0, labels: torch.Tensor | None = None
+           ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(z, c)``: ``n`` codes as :func:`noise` draws them and the categories ``c`` of their
+    one-hot part (``labels`` when given, else uniform draws after the noise; None without
+    categories)."""
     import torch
 
     shape = tuple(next(iter(graph.inputs.values())).shape)
-    return torch.randn((n, *shape), generator=gen, device=gen.device).to(device or gen.device)
+    z = torch.randn((n, *shape), generator=gen, device=gen.device)
+    if not categories:
+        return z.to(device or gen.device), None
+    c = labels.to(gen.device) if labels is not None else \
+        torch.randint(0, categories, (n,), generator=gen, device=gen.device)
+    z[:, -categories:] = torch.nn.functional.one_hot(c, categories).to(z.dtype)
+    dev = device or gen.device
+    return z.to(dev), c.to(dev)
 
 
-def generate(module: Any, graph: Any, n: int, seed: int, device: Any = None) -> torch.Tensor:
-    """``n`` samples of ``module`` (in eval mode, no gradients) from codes seeded by ``seed``,
-    in the network's own units, on the CPU."""
+def generate(module: Any, graph: Any, n: int, seed: int, device: Any = None,
+             categories: int = 0, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """``n`` samples of ``module`` (in eval mode, no gradients) from codes seeded by ``seed``
+    (with ``categories``: of the categories ``labels`` when given, else uniform), in the
+    network's own units, on the CPU."""
     import torch
 
     gen = torch.Generator().manual_seed(seed)
@@ -38,7 +58,9 @@ def generate(module: Any, graph: Any, n: int, seed: int, device: Any = None) -> 
     out = []
     with torch.no_grad():
         for i in range(0, n, CHUNK):
-            z = noise(graph, min(CHUNK, n - i), gen).to(device or "cpu")
+            m = min(CHUNK, n - i)
+            part = None if labels is None else labels[i:i + m]
+            z, _ = latent(graph, m, gen, device or "cpu", categories, part)
             y = module(z)
             out.append((y[0] if isinstance(y, tuple) else y).float().cpu())
     module.train(was)
@@ -74,14 +96,15 @@ def to_unit(rec: dict[str, Any] | None, x: np.ndarray, t: Any) -> np.ndarray:
 
 
 def save_samples(images: np.ndarray, shape: tuple[int | None, ...], output: str | Path,
-                 title: str) -> Path:
-    """A grid of samples (values in [0, 1]) as an image file, 8 (or sqrt n) a row."""
+                 title: str, cols: int | None = None) -> Path:
+    """A grid of samples (values in [0, 1]) as an image file, ``cols`` (8, or sqrt n) a
+    row."""
     import math
 
     from ..figures import image_shape, save_grid
 
     imgs = images.reshape((len(images), *image_shape(shape)))
-    cols = max(1, min(len(imgs), max(8, math.isqrt(len(imgs)))))
+    cols = max(1, min(len(imgs), cols or max(8, math.isqrt(len(imgs)))))
     return save_grid([("", imgs)], output, title, cols=cols)
 
 
@@ -99,9 +122,14 @@ def sample_run(run: str | Path, output: str | Path, *, n: int | None, seed: int,
     disc = spec.network(cfg.discriminator)
     name, t = next(iter(disc.inputs.items()))
     rec = ((info.get("data") or {}).get("preprocess") or {}).get(name)
-    out = generate(model, graph, n or 64, seed).numpy()
+    from .adversarial import grid_codes
+
+    categories = cfg.info.categories if cfg.info else 0
+    labels, cols = grid_codes(n or 64, categories)
+    out = generate(model, graph, n or 64, seed, None, categories, labels).numpy()
     ema = " (EMA)" if cfg.ema is not None else ""
+    code = ", one category a column" if categories else ""
     title = (f"{spec.name}: generator{ema} samples ({info['checkpoint']} checkpoint, epoch "
-             f"{info['epoch']}, seed {seed})")
+             f"{info['epoch']}, seed {seed}{code})")
     return save_samples(to_unit(rec if isinstance(rec, dict) else None, out, t),
-                        tuple(t.shape), output, title)
+                        tuple(t.shape), output, title, cols=cols)

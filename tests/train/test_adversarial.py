@@ -18,7 +18,7 @@ from specc.assembled import load
 from specc.cli import main
 from specc.errors import SpecError
 from specc.runs.checkpoint import CheckpointStore
-from specc.train.adversarial import cutout, ema_decay, translate, update_ema
+from specc.train.adversarial import cutout, ema_decay, grid_codes, translate, update_ema
 from specc.train.api import _regime, predict, train
 
 TINY: dict[str, Any] = {
@@ -43,8 +43,8 @@ def tiny(**train: Any) -> dict[str, Any]:
     return spec
 
 
-def _setup(**train: Any) -> Any:
-    regime = _regime(load(tiny(**train)), "cpu")
+def _setup(spec: dict[str, Any] | None = None, **train: Any) -> Any:
+    regime = _regime(load(spec or tiny(**train)), "cpu")
     regime.global_step = 0
     regime.setup()
     return regime
@@ -102,7 +102,7 @@ def test_d_steps_updates_the_generator_every_second_step() -> None:
     assert all(torch.equal(a, b) for a, b in zip(before, regime.G.parameters(), strict=True))
     regime.train_step(_batch(regime, 1))
     assert not all(torch.equal(a, b) for a, b in zip(before, regime.G.parameters(), strict=True))
-    d, _, _, n_d, _, n_g = regime.sums
+    d, _, _, n_d, _, n_g = regime.sums[:6]
     assert (n_d, n_g) == (64, 32)
 
 
@@ -449,3 +449,144 @@ def test_resume_mid_epoch_is_exact(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     (wa, sa), (wb, sb) = _last(tmp_path / "straight"), _last(tmp_path / "resumed")
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert sa["regime"]["sums"] == sb["regime"]["sums"]
+
+
+# -- info: a categorical latent code (InfoGAN) ------------------------------------------------
+
+
+def tiny_info(categories: int = 3, weight: float = 1.0, **train: Any) -> dict[str, Any]:
+    """The tiny GAN with ``categories`` code entries after its 4 noise entries."""
+    spec = tiny(info={"categories": categories, "weight": weight}, **train)
+    spec["networks"]["generator"]["inputs"]["z"] = [4 + categories]
+    spec["networks"]["discriminator"]["layers"][-1] = {"dense": {"units": 1 + categories}}
+    return spec
+
+
+def test_latent_ends_in_a_one_hot_code() -> None:
+    from specc.train.gan_samples import latent
+
+    regime = _regime(load(tiny_info(3)), "cpu")
+    graph = regime.session.spec.network("generator")
+    z, c = latent(graph, 600, torch.Generator().manual_seed(0), categories=3)
+    assert z.shape == (600, 7) and c.shape == (600,)
+    assert torch.equal(z[:, 4:], torch.nn.functional.one_hot(c, 3).float())
+    assert set(c.tolist()) == {0, 1, 2} and 150 < int((c == 0).sum()) < 250  # uniform
+    assert abs(float(z[:, :4].mean())) < 0.1 and abs(float(z[:, :4].std()) - 1) < 0.1
+    z2, c2 = latent(graph, 5, torch.Generator().manual_seed(0), categories=3,
+                    labels=torch.tensor([2, 2, 0, 1, 2]))
+    assert c2.tolist() == [2, 2, 0, 1, 2] and z2[:, 4:].argmax(1).tolist() == [2, 2, 0, 1, 2]
+    z3, c3 = latent(graph, 5, torch.Generator().manual_seed(0), categories=3)
+    assert torch.equal(z2[:, :4], z3[:, :4])  # the noise is drawn first, the same either way
+    z0, c0 = latent(graph, 5, torch.Generator().manual_seed(0))
+    assert c0 is None and torch.equal(z0[:, :4], z3[:, :4]) and z0.shape == (5, 7)
+
+
+def test_info_loss_by_hand_and_kept_out_of_d_and_g_loss() -> None:
+    # a discriminator that says logit 1 to everything and 0 to every category
+    regime = _setup(tiny_info(3, optimizers={"discriminator": {"gd": {"lr": 1.0e-30}}}))
+    with torch.no_grad():
+        for p in regime.D.parameters():
+            p.zero_()
+        list(regime.D.parameters())[-1][0] = 1.0
+    regime.train_step(_batch(regime))
+    logs = regime.epoch_logs()
+    assert logs["info_loss"] == pytest.approx(math.log(3), abs=1e-6)  # uniform guesses
+    softplus = math.log1p(math.e)
+    assert logs["d_loss"] == pytest.approx(2 * softplus - 1, abs=1e-6)  # as without the code
+    assert logs["g_loss"] == pytest.approx(math.log1p(math.exp(-1)), abs=1e-6)
+    assert "info_loss" not in _setup().epoch_logs()
+
+
+def test_info_code_and_r1_are_learned_and_resume_exactly(tmp_path: Path) -> None:
+    spec = tiny_info(3, epochs=4, optimizer={"adam": {"lr": 1.0e-2, "beta1": 0.5}}, r1=1.0,
+                     r1_every=2)  # R1's double backward resumes exactly too
+    train(spec, out=tmp_path / "straight", quiet=True)
+    rows = (tmp_path / "straight" / "metrics.csv").read_text().splitlines()
+    head = rows[0].split(",")
+    info = [float(r.split(",")[head.index("info_loss")]) for r in rows[1:]]
+    assert info[0] > 0.5 and info[-1] < 0.25 * math.log(3)  # it learns to tell them apart
+    train(spec, out=tmp_path / "resumed", quiet=True, epochs=2)
+    train(resume=tmp_path / "resumed", quiet=True, epochs=4)
+    (wa, sa), (wb, sb) = _last(tmp_path / "straight"), _last(tmp_path / "resumed")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert sa["regime"]["sums"] == sb["regime"]["sums"]
+
+
+def test_info_grid_predict_and_sample(tmp_path: Path) -> None:
+    labels, cols = grid_codes(8, 3)
+    assert labels.tolist() == [0, 1, 2, 0, 1, 2, 0, 1] and cols == 3
+    assert grid_codes(8, 0) == (None, None)
+    out = tmp_path / "run"
+    train(tiny_info(3, epochs=1), out=out, quiet=True)
+    assert (out / "samples" / "epoch_001.png").exists()
+    p = predict(out, np.random.default_rng(0).uniform(0, 16, (5, 8, 8)).astype(np.float32))
+    assert p.shape == (5, 4) and ((p[:, 0] > 0) & (p[:, 0] < 1)).all()
+    np.testing.assert_allclose(p[:, 1:].sum(1), 1, atol=1e-6)  # the categories' softmax
+    grid = tmp_path / "grid.png"
+    r = CliRunner().invoke(main, ["sample", str(out), "-o", str(grid), "-n", "9"])
+    assert r.exit_code == 0, r.output
+    assert grid.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(("z", "units", "match"), [
+    ("[3]", 4, r"spec.yaml:1[0-9]:\d+: train.info.categories: info.categories 3 takes the last "
+     r"3 entries of the generator's input 'z' \(shape \[3\]\); it needs a flat input with "
+     r"more \(received 3\)\n  hint: give 'z' the noise size plus 3"),
+    ("[7]", 1, r"train.discriminator: with info.categories 3 the discriminator must end in "
+     r"1 \+ 3 logits \(real/fake, then the category\); its output has shape \[1\] "
+     r"\(received \[1\]\)\n  hint: end it with dense: \{units: 4\}"),
+])
+def test_info_located_errors(spec_file: Any, z: str, units: int, match: str) -> None:
+    text = GOOD.replace("{z: [4]}", f"{{z: {z}}}").replace("{units: 1}", f"{{units: {units}}}")
+    with pytest.raises(SpecError, match=match):
+        load(spec_file(text.rstrip() + "\n      info: {categories: 3}\n"))
+
+
+# -- R1 penalty -------------------------------------------------------------------------------
+
+
+def _linear_d(**train: Any) -> dict[str, Any]:
+    """The tiny GAN with a linear discriminator: its input gradient is its weight."""
+    spec = tiny(**train)
+    spec["networks"]["discriminator"]["layers"] = ["flatten", {"dense": {"units": 1}}]
+    return spec
+
+
+def test_r1_penalty_by_hand_on_a_linear_discriminator() -> None:
+    lr, gamma = 0.05, 4.0
+    step = {"optimizers": {"discriminator": {"gd": {"lr": lr}}}}
+    plain, r1 = _setup(_linear_d(**step)), _setup(_linear_d(r1=gamma, **step))
+    w0 = _weight(r1).clone()
+    assert torch.equal(w0, _weight(plain))
+    for regime in (plain, r1):
+        regime.train_step(_batch(regime))
+    logs = r1.epoch_logs()
+    assert logs["r1_penalty"] == pytest.approx(float(w0.square().sum()), rel=1e-5)
+    assert "r1_penalty" not in plain.epoch_logs()
+    assert logs["d_loss"] == pytest.approx(plain.epoch_logs()["d_loss"], rel=1e-6)  # kept apart
+    # the penalty's gradient is gamma * w: one gd step moves the weight by -lr * gamma * w0
+    torch.testing.assert_close(_weight(r1) - _weight(plain), -lr * gamma * w0, rtol=1e-4,
+                               atol=1e-7)
+
+
+def test_r1_every_n_steps_scales_by_n() -> None:
+    lr, gamma = 0.05, 4.0
+    step = {"optimizers": {"discriminator": {"gd": {"lr": lr}}}}
+    every, lazy = _setup(_linear_d(r1=gamma, **step)), _setup(_linear_d(r1=gamma, r1_every=2,
+                                                                         **step))
+    w0 = _weight(lazy).clone()
+    for regime in (every, lazy):
+        regime.train_step(_batch(regime))
+    # step 0 of every 2 carries twice the penalty: one more -lr * gamma * w0
+    torch.testing.assert_close(_weight(lazy) - _weight(every), -lr * gamma * w0, rtol=1e-4,
+                               atol=1e-7)
+    lazy.global_step = 1
+    lazy.train_step(_batch(lazy, 1))
+    assert lazy.sums[9] == 32  # no penalty on step 1
+    lazy.global_step = 2
+    lazy.train_step(_batch(lazy, 2))
+    assert lazy.sums[9] == 64
+
+
+def _weight(regime: Any) -> torch.Tensor:
+    return next(v for k, v in regime.D.state_dict().items() if k.endswith("weight"))
