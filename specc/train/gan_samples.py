@@ -19,19 +19,13 @@ if TYPE_CHECKING:
 CHUNK = 256  # samples per generator forward
 
 
-def noise(graph: Any, n: int, gen: torch.Generator, device: Any = None,
-          categories: int = 0) -> torch.Tensor:
-    """``n`` codes for the generator ``graph``'s one input, drawn from ``gen``: N(0, 1), and
-    with ``categories`` K the last K entries a one-hot categorical code instead (InfoGAN)."""
-    return latent(graph, n, gen, device, categories)[0]
-
-
 def latent(graph: Any, n: int, gen: torch.Generator, device: Any = None,
            categories: int = 0, labels: torch.Tensor | None = None
            ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``(z, c)``: ``n`` codes as :func:`noise` draws them and the categories ``c`` of their
-    one-hot part (``labels`` when given, else uniform draws after the noise; None without
-    categories)."""
+    """``(z, c)``: ``n`` N(0, 1) codes for the generator ``graph``'s one input, drawn from
+    ``gen``, with ``categories`` K their last K entries a one-hot categorical code instead
+    (InfoGAN), and ``c`` the categories (``labels`` when given, else uniform draws after the
+    noise; None without categories)."""
     import torch
 
     shape = tuple(next(iter(graph.inputs.values())).shape)
