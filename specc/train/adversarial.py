@@ -421,7 +421,7 @@ class Adversarial(EpochRegime):
 
     def draw_grid(self, epoch: int) -> None:
         """``samples/epoch_###.png`` of the fixed noise batch."""
-        from .gan_samples import generate, save_samples, to_unit
+        from .gan_samples import generate, grid_codes, save_samples, to_unit
 
         run = self.session.run
         folder = run.path / "samples"  # type: ignore[union-attr]
@@ -519,16 +519,6 @@ class Adversarial(EpochRegime):
         self.sums = sums + [0.0] * (10 - len(sums))  # runs saved before the info and R1 sums
         self.d_wins = int(state["d_wins"])
         self.ema_updates = int(state.get("ema_updates", 0))
-
-
-def grid_codes(n: int, categories: int) -> tuple[Any, int | None]:
-    """The categories of a grid of ``n`` samples, one per column (None without a code), and
-    its column count."""
-    import torch
-
-    if not categories:
-        return None, None
-    return torch.arange(n) % categories, categories
 
 
 def translate(x: Any, gen: Any, ratio: float = 0.125) -> Any:

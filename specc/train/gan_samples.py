@@ -89,6 +89,16 @@ def to_unit(rec: dict[str, Any] | None, x: np.ndarray, t: Any) -> np.ndarray:
     return (raw - lo) / (hi - lo if hi - lo > 1e-12 else 1.0)
 
 
+def grid_codes(n: int, categories: int) -> tuple[Any, int | None]:
+    """The categories of a grid of ``n`` samples, one per column (None without a code), and
+    its column count."""
+    import torch
+
+    if not categories:
+        return None, None
+    return torch.arange(n) % categories, categories
+
+
 def save_samples(images: np.ndarray, shape: tuple[int | None, ...], output: str | Path,
                  title: str, cols: int | None = None) -> Path:
     """A grid of samples (values in [0, 1]) as an image file, ``cols`` (8, or sqrt n) a
@@ -116,8 +126,6 @@ def sample_run(run: str | Path, output: str | Path, *, n: int | None, seed: int,
     disc = spec.network(cfg.discriminator)
     name, t = next(iter(disc.inputs.items()))
     rec = ((info.get("data") or {}).get("preprocess") or {}).get(name)
-    from .adversarial import grid_codes
-
     categories = cfg.info.categories if cfg.info else 0
     labels, cols = grid_codes(n or 64, categories)
     out = generate(model, graph, n or 64, seed, None, categories, labels).numpy()

@@ -18,8 +18,9 @@ from specc.assembled import load
 from specc.cli import main
 from specc.errors import SpecError
 from specc.runs.checkpoint import CheckpointStore
-from specc.train.adversarial import cutout, ema_decay, grid_codes, translate, update_ema
+from specc.train.adversarial import cutout, ema_decay, translate, update_ema
 from specc.train.api import _regime, predict, train
+from specc.train.gan_samples import grid_codes
 
 TINY: dict[str, Any] = {
     "specc": 1, "name": "tiny_gan",
