@@ -569,9 +569,8 @@ def update_ema(ema: Any, model: Any, decay: float) -> None:
     import torch
 
     with torch.no_grad():
-        e = list(ema.parameters())
-        torch._foreach_mul_(e, decay)
-        torch._foreach_add_(e, list(model.parameters()), alpha=1 - decay)
+        # ema + (1 - decay) * (model - ema): one pass over the weights instead of two
+        torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - decay)
         for b, src in zip(ema.buffers(), model.buffers(), strict=True):
             b.copy_(src)
 

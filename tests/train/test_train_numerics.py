@@ -150,15 +150,35 @@ def run(opt_factory, steps: int = 5) -> torch.Tensor:
      lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.5, weight_decay=0.01)),
     ("adagrad", lambda p: torch.optim.Adagrad(p, lr=0.01)),
     ({"rmsprop": {"lr": 0.01, "rho": 0.8}}, lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.8, eps=1e-7)),
-    ("adam", lambda p: torch.optim.Adam(p, lr=0.001, eps=1e-7)),
+    ("adam", lambda p: torch.optim.Adam(p, lr=0.001, eps=1e-7, fused=True)),
+    ({"adam": {"fused": False}}, lambda p: torch.optim.Adam(p, lr=0.001, eps=1e-7)),
     ({"adam": {"lr": 0.01, "beta1": 0.8, "amsgrad": True}},
-     lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.8, 0.999), eps=1e-7, amsgrad=True)),
+     lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.8, 0.999), eps=1e-7, amsgrad=True,
+                                fused=True)),
     ({"adamw": {"lr": 0.01, "weight_decay": 0.1}},
+     lambda p: torch.optim.AdamW(p, lr=0.01, eps=1e-7, weight_decay=0.1, fused=True)),
+    ({"adamw": {"lr": 0.01, "weight_decay": 0.1, "fused": False}},
      lambda p: torch.optim.AdamW(p, lr=0.01, eps=1e-7, weight_decay=0.1)),
 ])
 def test_optimizers_match_torch(raw, ref):
     c = choice("optimizers", raw)
     assert torch.equal(run(lambda p: make_optimizer(c, p)), run(ref))
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_fused_adam_is_the_default_on_cpu_and_agrees_with_the_loop_to_rounding(name):
+    w = torch.nn.Parameter(torch.ones(3))
+    assert make_optimizer(choice("optimizers", name), [w]).defaults["fused"] is True
+    auto = run(lambda p: make_optimizer(choice("optimizers", name), p))
+    loop = run(lambda p: make_optimizer(choice("optimizers", {name: {"fused": False}}), p))
+    torch.testing.assert_close(auto, loop, rtol=1e-5, atol=1e-6)
+
+
+def test_fused_adam_falls_back_for_parameters_without_the_kernel():
+    w = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+    assert make_optimizer(choice("optimizers", "adam"), [w]).defaults["fused"] is True
+    opt = make_optimizer(choice("optimizers", "adam"), [torch.nn.Parameter(torch.ones(2, device="meta"))])
+    assert opt.defaults["fused"] is None  # no fused kernel on the meta device: torch's default
 
 
 def test_gradient_descent_is_w_minus_lr_grad():
