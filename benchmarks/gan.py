@@ -3,10 +3,12 @@
     OMP_NUM_THREADS=1 python -m benchmarks.gan [--quick] [--iterations N] [--set KEY=VALUE ...]
 
 - Speed: one training iteration at the spec's batch (a discriminator step on real and
-  generated samples, a generator step, the EMA update) through the ``adversarial`` regime
-  against the DCGAN loop a PyTorch user writes for the same two networks (its own modules,
-  the same Adam settings, the same batches and threads), interleaved after a warm-up, medians;
-  figures in iterations per second, the goal is >= 1.0x.
+  generated samples with the spec's lazy R1 penalty, a generator step, the EMA update) through
+  the ``adversarial`` regime against the DCGAN loop a PyTorch user writes for the same two
+  networks (its own modules, the same Adam settings, the same batches and threads),
+  interleaved after a warm-up, medians; figures in iterations per second, the goal is >= 1.0x.
+  A second row times one Adam step over the generator's parameters with specc's default (the
+  fused kernel) against torch's default (a loop of small ops on CPU).
 - Bar: the ``dcn`` built-in is trained as the judge, then the ``gan`` spec for a fixed number
   of iterations with the ``judge`` metric on 1000 samples; the last epoch's
   judge_confidence / judge_real (>= 0.9) and its smallest class share (>= 3%) are read from
@@ -34,16 +36,19 @@ DCN = ROOT / "specs" / "dcn.yaml"
 BAR_RATIO, BAR_CLASS, BAR_SECONDS = 0.9, 0.03, 15 * 60
 
 
-def hand_networks(latent: int, width: int) -> tuple[Any, Any]:
+def hand_networks(latent: int, hidden: int, width: int) -> tuple[Any, Any]:
     """The spec's generator and discriminator as a PyTorch user writes them."""
     from torch import nn
 
-    gen = nn.Sequential(nn.Linear(latent, 128 * 7 * 7), nn.BatchNorm1d(128 * 7 * 7), nn.ReLU(),
+    gen = nn.Sequential(nn.Linear(latent, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+                        nn.Linear(hidden, 128 * 7 * 7), nn.BatchNorm1d(128 * 7 * 7), nn.ReLU(),
                         nn.Unflatten(1, (128, 7, 7)),
                         nn.ConvTranspose2d(128, width, 4, 2, 1), nn.BatchNorm2d(width),
+                        nn.ReLU(), nn.Conv2d(width, width, 3, 1, 1), nn.BatchNorm2d(width),
                         nn.ReLU(), nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Tanh())
     disc = nn.Sequential(nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2),
                          nn.Conv2d(width, 128, 4, 2, 1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+                         nn.Conv2d(128, 128, 3, 1, 1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
                          nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
     return gen, disc
 
@@ -52,8 +57,8 @@ def _count(module: Any) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def step_vs_hand(quick: bool, overrides: list[str]) -> tuple[Row, int]:
-    """The speed row, and the training iterations in one epoch."""
+def step_vs_hand(quick: bool, overrides: list[str]) -> tuple[list[Row], int]:
+    """The speed rows, and the training iterations in one epoch."""
     import copy
 
     import torch
@@ -69,7 +74,7 @@ def step_vs_hand(quick: bool, overrides: list[str]) -> tuple[Row, int]:
                for i in range(0, part.n - bs + 1, bs)]
     params = spec.resolved["params"]
     latent = int(params["latent"])
-    G, D = hand_networks(latent, int(params["width"]))
+    G, D = hand_networks(latent, int(params["hidden"]), int(params["width"]))
     if (_count(G), _count(D)) != (_count(regime.G), _count(regime.D)):
         raise RuntimeError("the hand-written networks no longer match specs/gan.yaml "
                            f"({_count(G)}/{_count(D)} vs {_count(regime.G)}/{_count(regime.D)}"
@@ -91,13 +96,20 @@ def step_vs_hand(quick: bool, overrides: list[str]) -> tuple[Row, int]:
 
     def handwritten() -> None:
         real = batches[k["hand"] % len(batches)].inputs[x_name]
+        r1_step = cfg.r1 > 0 and k["hand"] % cfg.r1_every == 0  # lazy R1, as the spec asks
         k["hand"] += 1
         n = real.shape[0]
+        if r1_step:
+            real = real.detach().requires_grad_(True)
         fake = G(torch.randn(n, latent))
-        d_loss = bce(D(real).view(-1), torch.ones(n)) \
-            + bce(D(fake.detach()).view(-1), torch.zeros(n))
+        real_logit = D(real).view(-1)
+        d_loss = bce(real_logit, torch.ones(n)) + bce(D(fake.detach()).view(-1), torch.zeros(n))
+        total = d_loss
+        if r1_step:
+            grad, = torch.autograd.grad(real_logit.sum(), real, create_graph=True)
+            total = d_loss + cfg.r1 / 2 * cfg.r1_every * grad.square().flatten(1).sum(1).mean()
         opt_d.zero_grad()
-        d_loss.backward()
+        total.backward()
         opt_d.step()
         g_loss = bce(D(fake).view(-1), torch.ones(n))
         opt_g.zero_grad()
@@ -105,9 +117,7 @@ def step_vs_hand(quick: bool, overrides: list[str]) -> tuple[Row, int]:
         opt_g.step()
         if cfg.ema is not None:
             with torch.no_grad():
-                e = list(ema.parameters())
-                torch._foreach_mul_(e, decay)
-                torch._foreach_add_(e, list(G.parameters()), alpha=1 - decay)
+                torch._foreach_lerp_(list(ema.parameters()), list(G.parameters()), 1 - decay)
                 for b, src in zip(ema.buffers(), G.buffers(), strict=True):
                     b.copy_(src)
         d_loss.item(), g_loss.item()
@@ -115,11 +125,36 @@ def step_vs_hand(quick: bool, overrides: list[str]) -> tuple[Row, int]:
     G.train(), D.train()
     a, b = interleave(engine, handwritten, repeats=6 if quick else 20, warmup=2, inner=5)
     ours, peer = 1 / med(a), 1 / med(b)
-    row = Row(f"gan train iteration b{bs} (D + G step, EMA): engine vs hand-written DCGAN loop",
+    r1 = f", R1 every {cfg.r1_every}" if cfg.r1 > 0 else ""
+    row = Row(f"gan train iteration b{bs} (D + G step{r1}, EMA): engine vs hand-written loop",
               ours, peer, ours / peer, ">= 1.0", ours / peer >= 1.0, unit="it/s",
               spread=f"{spread(a)} / {spread(b)}",
-              note=f"{torch.get_num_threads()} torch thread(s)")
-    return row, len(batches) + (part.n % bs > 0)
+              note=f"{torch.get_num_threads()} torch thread(s); both with specc's Adam "
+              f"(fused: {opt_g.defaults['fused']})")
+    return [row, adam_fused_vs_loop(G, quick)], len(batches) + (part.n % bs > 0)
+
+
+def adam_fused_vs_loop(G: Any, quick: bool) -> Row:
+    """One Adam step over the generator's parameters: specc's default (torch's fused kernel
+    where every parameter has one) against torch's own default (a loop of small ops on CPU)."""
+    import torch
+
+    def stepper(fused: bool) -> Any:
+        params = [torch.nn.Parameter(p.detach().clone()) for p in G.parameters()]
+        for q in params:
+            q.grad = torch.randn_like(q)
+        opt = torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999), eps=1e-7,
+                               fused=True if fused else None)
+        return opt.step
+
+    a, b = interleave(stepper(True), stepper(False), repeats=6 if quick else 20, warmup=2,
+                      inner=5)
+    ours, peer = 1 / med(a), 1 / med(b)
+    n = sum(p.numel() for p in G.parameters())
+    return Row(f"Adam step over the generator's {n / 1e6:.1f}M parameters: fused (specc's "
+               "default) vs torch's default loop", ours, peer, ours / peer, "> 1.0",
+               ours / peer > 1.0, unit="steps/s", spread=f"{spread(a)} / {spread(b)}",
+               note=f"{torch.get_num_threads()} torch thread(s)")
 
 
 def _load() -> str:
@@ -178,7 +213,7 @@ def run(quick: bool = False, iterations: int | None = None,
         overrides: list[str] | None = None) -> list[Row]:
     overrides = list(overrides or [])
     speed, per_epoch = step_vs_hand(quick, overrides)
-    return [speed, *bar(quick, iterations, per_epoch, overrides)]
+    return [*speed, *bar(quick, iterations, per_epoch, overrides)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,10 @@ def test_gan_spec_networks_fit_together() -> None:
     assert g.nodes[g.outputs[0]].activation == "tanh"
     assert spec.train.regime == "adversarial" and spec.train.loss == "non_saturating"
     assert spec.train.optimizer.params.lr == 2.0e-4 and spec.train.optimizer.params.beta1 == 0.5
+    # the measured recipe of the bar (README): lazy R1, 26 epochs of batch 32
+    assert (spec.train.r1, spec.train.r1_every, spec.train.epochs) == (1.0, 4, 26)
+    kinds = [node.kind for node in g.nodes.values()]
+    assert kinds[:3] == ["dense", "batch_norm", "relu"]  # the hidden layer before the 128x7x7
     assert spec.train.metrics == []  # the judge is added by the user (README: Judging a GAN)
 
 
