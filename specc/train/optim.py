@@ -143,9 +143,9 @@ class AdamParams(NoParams):
     amsgrad: bool = False
     weight_decay: float = Field(0.0, ge=0, description="L2 penalty added to the gradient.")
     fused: bool | None = Field(None, description="Torch's fused kernel: one pass over all the "
-                               "parameters instead of a loop of small ops (5x faster steps on "
-                               "CPU for millions of parameters; results agree to float rounding, "
-                               "not bit for bit). Default: fused wherever every parameter is a "
+                               "parameters instead of a loop of small ops (several times faster "
+                               "steps on CPU for millions of parameters; results agree to float "
+                               "rounding, not bit for bit). Default: fused wherever every parameter is a "
                                "floating tensor on a device that has the kernel.")
 
 
